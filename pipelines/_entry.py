@@ -1,0 +1,57 @@
+"""`@hydra.main` around a stage's plain `run(cfg)`, with user errors printed as one line.
+
+Hydra composes and validates the config (the typed schema in dlforge.config.schema); any error the
+user can fix — an unknown option, a wrong type, a missing key, bad data — ends as `error: …` on
+stderr and exit code 2. HYDRA_FULL_ERROR=1 shows the full traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any
+
+import hydra
+from hydra.errors import HydraException
+from omegaconf import DictConfig
+from omegaconf.errors import OmegaConfBaseException
+
+import dlforge.config.schema  # noqa: F401  (registers the schema Hydra merges first)
+from dlforge.errors import UserError
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+_USER_ERRORS = (UserError, HydraException, OmegaConfBaseException)
+
+
+def one_line(e: BaseException) -> str:
+    """The error and its causes on one line; Hydra's search-path listing dropped."""
+    parts = []
+    while e is not None:
+        text = str(e).split("\nConfig search path")[0]
+        if text and text not in parts:
+            parts.append(text)
+        e = e.__cause__
+    return " ".join(" ".join(parts).split())
+
+
+def hydra_entry(run: Callable[[DictConfig], Any]) -> Callable[[], Any]:
+    """Build the console entry for `run`; Hydra options (-m, --cfg job, overrides) all work."""
+
+    @hydra.main(config_path=str(CONF), config_name="config", version_base="1.3")
+    def _main(cfg: DictConfig) -> Any:
+        return run(cfg)
+
+    def main() -> Any:
+        full = os.environ.get("HYDRA_FULL_ERROR") == "1"
+        os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of Hydra's multi-line report
+        try:
+            return _main()
+        except _USER_ERRORS as e:
+            if full:
+                raise
+            print(f"error: {one_line(e)}", file=sys.stderr)
+            sys.exit(2)
+
+    return main

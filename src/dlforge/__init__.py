@@ -1,0 +1,3 @@
+"""dlforge: reproducible deep-learning pipelines (DVC stages, Hydra configs, Lightning, MLflow)."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Typed configuration: the schema Hydra merges first, and checks of `_target_` sections."""

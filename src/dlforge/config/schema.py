@@ -1,0 +1,71 @@
+"""Structured schema for the keys dlforge itself reads; Hydra checks types at composition.
+
+Sections built by `hydra.utils.instantiate` (data, model, task, trainer, callbacks, logger) are typed
+`Any` here and checked against their target's signature by `dlforge.config.validate`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class Paths:
+    prepared: str = MISSING
+    models: str = MISSING
+    reports: str = MISSING
+
+
+@dataclass
+class Tracking:
+    uri: str = MISSING
+    experiment: str = MISSING
+
+
+@dataclass
+class Split:
+    val: float = 0.15
+    test: float = 0.15
+
+
+@dataclass
+class Train:
+    batch_size: int = 128
+    eval_batch_size: int = 1024
+
+
+@dataclass
+class Gate:
+    metric: str = MISSING
+    higher_is_better: bool = True
+    min_improvement: float = 0.0
+
+
+@dataclass
+class Register:
+    model_name: str = MISSING
+    gate: Gate = field(default_factory=Gate)
+
+
+@dataclass
+class Config:
+    name: str = MISSING
+    seed: int = 42
+    split: Split = field(default_factory=Split)
+    train: Train = field(default_factory=Train)
+    register: Register = field(default_factory=Register)
+    paths: Paths = field(default_factory=Paths)
+    tracking: Tracking = field(default_factory=Tracking)
+    data: Any = MISSING
+    model: Any = MISSING
+    task: Any = MISSING
+    trainer: Any = MISSING
+    callbacks: Any = field(default_factory=dict)
+    logger: Optional[Any] = None
+
+
+ConfigStore.instance().store(name="dlforge_schema", node=Config)

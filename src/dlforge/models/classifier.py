@@ -1,0 +1,56 @@
+"""LightningModule for classification: cross-entropy, per-epoch train/val curves, config optimiser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytorch_lightning as pl
+import torch
+import torchmetrics
+from torch import nn
+
+
+class Classifier(pl.LightningModule):
+    """Wraps any network that maps inputs to one logit per class.
+
+    Metrics are torchmetrics objects, so under DDP they are reduced across ranks before logging.
+    """
+
+    def __init__(self, net: nn.Module, optimizer: Callable[..., torch.optim.Optimizer], num_classes: int):
+        super().__init__()
+        self.net, self.optimizer_factory = net, optimizer
+        task = "binary" if num_classes == 2 else "multiclass"
+        metrics = lambda: torchmetrics.MetricCollection(  # noqa: E731
+            {"acc": torchmetrics.Accuracy(task=task, num_classes=num_classes), "auroc": torchmetrics.AUROC(task=task, num_classes=num_classes)}
+        )
+        self.train_metrics, self.val_metrics = metrics(), metrics()
+        self.binary = num_classes == 2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str, metrics: torchmetrics.MetricCollection) -> torch.Tensor:
+        x, y = batch
+        logits = self(x)
+        loss = nn.functional.cross_entropy(logits, y)
+        probs = logits.softmax(-1)
+        metrics.update(probs[:, 1] if self.binary else probs, y)
+        self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=len(y))
+        return loss
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train", self.train_metrics)
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        self._step(batch, "val", self.val_metrics)
+
+    def on_train_epoch_end(self) -> None:
+        self.log_dict({f"train_{k}": v for k, v in self.train_metrics.compute().items()})
+        self.train_metrics.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self.log_dict({f"val_{k}": v for k, v in self.val_metrics.compute().items()}, prog_bar=True)
+        self.val_metrics.reset()
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return self.optimizer_factory(self.parameters())

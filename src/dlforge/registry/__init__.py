@@ -1,0 +1,1 @@
+"""Model registry: log the servable model, register a version, gate the `champion` alias."""

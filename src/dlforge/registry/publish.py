@@ -1,0 +1,67 @@
+"""Log the servable model into the training run, register a version, read and move aliases."""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import warnings
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.pyfunc
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.tracking import MlflowClient
+
+import dlforge
+from dlforge.data.prepared import Prepared
+from dlforge.io import write_json
+from dlforge.serving import pyfunc
+
+# What the served model imports; exact versions from this environment (the lock file).
+warnings.filterwarnings("ignore", message="Add type hints to the `predict` method")
+
+_REQUIREMENTS = ("torch", "torchmetrics", "numpy", "pandas", "pyarrow", "hydra-core", "mlflow")
+
+
+def _requirements() -> list[str]:
+    return [f"{name}=={md.version(name).split('+')[0]}" for name in _REQUIREMENTS]
+
+
+def log_model(run_id: str, net_path: Path, prepared: Prepared, task_target: str, workdir: Path) -> str:
+    """Log preprocessing + network as one pyfunc model in run `run_id`; return its model URI."""
+    write_json(workdir / "task.json", {"_target_": task_target})
+    artifacts = {"net": str(net_path), "preprocess": str(prepared.path / "preprocess.json"), "task": str(workdir / "task.json")}
+    local = pyfunc.DlforgeModel()
+    local.load_context(mlflow.pyfunc.PythonModelContext(artifacts=artifacts, model_config={}))
+    example = prepared.raw_test()[:5]
+    signature = infer_signature(example, local.predict(None, example))
+    with mlflow.start_run(run_id=run_id):
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=pyfunc.__file__,
+            artifacts=artifacts,
+            code_paths=[str(Path(dlforge.__file__).parent)],
+            signature=signature,
+            input_example=example,
+            pip_requirements=_requirements(),
+        )
+    return info.model_uri
+
+
+def predict(model_uri: str, raw: Any) -> Any:
+    return mlflow.pyfunc.load_model(model_uri).predict(raw)
+
+
+def alias_version(client: MlflowClient, name: str, alias: str) -> Any | None:
+    """The version holding `alias`, or None when the model or the alias does not exist yet."""
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as e:
+        if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
+            return None
+        raise
+
+
+def register(model_uri: str, name: str, tags: dict[str, str]) -> Any:
+    return mlflow.register_model(model_uri, name, tags=tags)

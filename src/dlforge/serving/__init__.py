@@ -1,0 +1,1 @@
+"""The served model: preprocessing + network + task output, behind MLflow's pyfunc interface."""

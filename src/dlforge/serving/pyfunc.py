@@ -1,0 +1,45 @@
+"""A pyfunc that takes raw inputs (feature columns, pixel arrays) and applies the fitted preprocessing.
+
+Artifacts: `net` (dlforge.models.checkpoint file), `preprocess` (fitted preprocessor JSON) and
+`task` (a JSON naming the task class that formats outputs). Bad requests raise MlflowException with
+INVALID_PARAMETER_VALUE, which the scoring server answers with HTTP 400.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import mlflow.models
+import mlflow.pyfunc
+import numpy as np
+import torch
+from hydra.utils import get_class
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+from dlforge.data.preprocess import from_state
+from dlforge.errors import UserError
+from dlforge.io import read_json
+from dlforge.models.checkpoint import load_net
+
+
+class DlforgeModel(mlflow.pyfunc.PythonModel):
+    batch_size = 4096
+
+    def load_context(self, context: Any) -> None:
+        self.pre = from_state(read_json(context.artifacts["preprocess"]))
+        self.net = load_net(context.artifacts["net"])
+        self.task = get_class(read_json(context.artifacts["task"])["_target_"])
+
+    def predict(self, context, model_input, params=None):  # no type hints: MLflow would read them as a schema
+        try:
+            x = torch.from_numpy(self.pre.transform(model_input))
+        except UserError as e:
+            raise MlflowException(str(e), error_code=INVALID_PARAMETER_VALUE) from e
+        with torch.inference_mode():
+            probs = np.concatenate([self.net(b).softmax(-1).double().numpy() for b in x.split(self.batch_size)])
+        return self.task.format_output(probs, self.pre.classes)
+
+
+# Models-from-code: MLflow logs this file and runs it at load time instead of unpickling an object.
+mlflow.models.set_model(DlforgeModel())

@@ -1,0 +1,26 @@
+"""Lineage tags: which code (git commit, dirty flag) and which data (content hash) made a run."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from dlforge.io import tree_hash
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def tags(prepared: str | Path) -> dict[str, str]:
+    """Tags for a run: git commit and dirty flag (tracked files only), and the prepared-data hash."""
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "dlforge.git_commit": commit or "unknown",
+        "dlforge.git_dirty": "unknown" if status is None else str(bool(status)).lower(),
+        "dlforge.data_hash": tree_hash(prepared),
+    }
