@@ -71,7 +71,7 @@ def run(cfg: DictConfig) -> dict:
         client.set_registered_model_alias(name, "champion", version.version)
     champion_version = int(version.version) if decision.promoted else int(current.version)
     record = {"model_name": name, "version": int(version.version), "champion_version": champion_version, **decision.as_dict()}
-    write_json(reports / "registry.json", record)
+    write_json(reports / "registry.json", {k: v for k, v in record.items() if k != "reason"})  # DVC metrics: figures only
     client.log_dict(run_id, {**record, "config": OmegaConf.to_container(cfg.register, resolve=True)}, "registry.json")
     print(f"registered {name} v{version.version}: {decision.reason} → champion is v{champion_version}")
     return record

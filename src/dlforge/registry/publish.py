@@ -19,8 +19,6 @@ from dlforge.io import write_json
 from dlforge.serving import pyfunc
 
 # What the served model imports; exact versions from this environment (the lock file).
-warnings.filterwarnings("ignore", message="Add type hints to the `predict` method")
-
 _REQUIREMENTS = ("torch", "torchmetrics", "numpy", "pandas", "pyarrow", "hydra-core", "mlflow")
 
 
@@ -35,7 +33,9 @@ def log_model(run_id: str, net_path: Path, prepared: Prepared, task_target: str,
     local = pyfunc.DlforgeModel()
     local.load_context(mlflow.pyfunc.PythonModelContext(artifacts=artifacts, model_config={}))
     example = prepared.raw_test()[:5]
-    signature = infer_signature(example, local.predict(None, example))
+    with warnings.catch_warnings():  # integer labels: MLflow's hint about missing values does not apply
+        warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column")
+        signature = infer_signature(example, local.predict(None, example))
     with mlflow.start_run(run_id=run_id):
         info = mlflow.pyfunc.log_model(
             name="model",

@@ -25,13 +25,14 @@ from dlforge.models.checkpoint import load_net
 
 class DlforgeModel(mlflow.pyfunc.PythonModel):
     batch_size = 4096
+    _skip_type_hint_validation = True  # the signature comes from a real input example, not type hints
 
     def load_context(self, context: Any) -> None:
         self.pre = from_state(read_json(context.artifacts["preprocess"]))
         self.net = load_net(context.artifacts["net"])
         self.task = get_class(read_json(context.artifacts["task"])["_target_"])
 
-    def predict(self, context, model_input, params=None):  # no type hints: MLflow would read them as a schema
+    def predict(self, context, model_input, params=None):
         try:
             x = torch.from_numpy(self.pre.transform(model_input))
         except UserError as e:

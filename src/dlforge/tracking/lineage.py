@@ -16,9 +16,13 @@ def _git(*args: str) -> str | None:
 
 
 def tags(prepared: str | Path) -> dict[str, str]:
-    """Tags for a run: git commit and dirty flag (tracked files only), and the prepared-data hash."""
+    """Tags for a run: git commit, dirty flag and the prepared-data hash.
+
+    Dirty means a tracked file differs from the commit; dvc.lock is left out because `dvc repro`
+    rewrites it between stages of the same run.
+    """
     commit = _git("rev-parse", "HEAD")
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)dvc.lock")
     return {
         "dlforge.git_commit": commit or "unknown",
         "dlforge.git_dirty": "unknown" if status is None else str(bool(status)).lower(),
