@@ -39,19 +39,26 @@ def one_line(e: BaseException) -> str:
 def hydra_entry(run: Callable[[DictConfig], Any]) -> Callable[[], Any]:
     """Build the console entry for `run`; Hydra options (-m, --cfg job, overrides) all work."""
 
+    full = os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+    def fail(e: BaseException) -> None:
+        if full:
+            raise e
+        print(f"error: {one_line(e)}", file=sys.stderr)
+        sys.exit(2)
+
     @hydra.main(config_path=str(CONF), config_name="config", version_base="1.3")
     def _main(cfg: DictConfig) -> Any:
-        return run(cfg)
+        try:
+            return run(cfg)
+        except _USER_ERRORS as e:  # caught here, before Hydra logs the job as failed
+            fail(e)
 
     def main() -> Any:
-        full = os.environ.get("HYDRA_FULL_ERROR") == "1"
-        os.environ["HYDRA_FULL_ERROR"] = "1"  # let errors reach us instead of Hydra's multi-line report
+        os.environ["HYDRA_FULL_ERROR"] = "1"  # composition errors reach us instead of Hydra's report
         try:
             return _main()
         except _USER_ERRORS as e:
-            if full:
-                raise
-            print(f"error: {one_line(e)}", file=sys.stderr)
-            sys.exit(2)
+            fail(e)
 
     return main

@@ -21,7 +21,7 @@ def check(cfg: DictConfig, sections: list[str]) -> None:
         node = OmegaConf.select(cfg, section, throw_on_missing=False)
         missing = sorted(OmegaConf.missing_keys(cfg[section])) if isinstance(node, DictConfig) else []
         if node is None or OmegaConf.is_missing(cfg, section) or missing:
-            key = f"{section}.{missing[0]}" if missing else section
+            key = missing[0] if missing else section  # missing_keys gives full keys
             raise UserError(f"config key '{key}' is required but has no value (set it in the experiment or on the command line)")
         try:
             OmegaConf.to_container(node, resolve=True) if isinstance(node, (DictConfig, ListConfig)) else None
@@ -94,7 +94,11 @@ def _matches(value: Any, expected: Any) -> bool:
 
 
 def _type_name(t: Any) -> str:
-    return getattr(t, "__name__", None) or str(t).replace("typing.", "")
+    if typing.get_origin(t) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(t))
+    if t is type(None):
+        return "None"
+    return str(t).replace("typing.", "") if typing.get_args(t) else getattr(t, "__name__", str(t))
 
 
 def _one_line(e: BaseException) -> str:

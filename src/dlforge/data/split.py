@@ -14,7 +14,8 @@ def random_split(labels: np.ndarray, val: float, test: float, seed: int, stratif
         raise UserError(f"config key 'split': val={val} and test={test} must be in (0, 1) and sum below 1")
     idx = np.arange(len(labels))
     strat = labels if stratify else None
-    rest, test_idx = train_test_split(idx, test_size=test, random_state=seed, stratify=strat)
+    n_test, n_val = round(test * len(idx)), round(val * len(idx))  # exact counts: no float rounding drift
+    rest, test_idx = train_test_split(idx, test_size=n_test, random_state=seed, stratify=strat)
     strat_rest = labels[rest] if stratify else None
-    train_idx, val_idx = train_test_split(rest, test_size=val / (1 - test), random_state=seed, stratify=strat_rest)
+    train_idx, val_idx = train_test_split(rest, test_size=n_val, random_state=seed, stratify=strat_rest)
     return {"train": np.sort(train_idx), "val": np.sort(val_idx), "test": np.sort(test_idx)}
