@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: pipeline test ui lock clean
+.PHONY: pipeline results test ui lock clean
 
 # Create .venv and install the pinned stack: torch first (a CPU wheel where one is offered locally),
 # then everything else under the constraints of requirements/lock.txt.
@@ -18,6 +18,9 @@ $(BIN)/.installed: pyproject.toml requirements/lock.txt
 
 pipeline: $(BIN)/.installed ## prepare → train → evaluate → register every use case (dvc repro)
 	dvc repro
+
+results: pipeline ## the README's results table (model vs baseline on each gate metric)
+	python -m pipelines.results
 
 test: $(BIN)/.installed ## the whole test suite (unit + end-to-end)
 	python -m pytest

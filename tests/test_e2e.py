@@ -1,0 +1,117 @@
+"""The real pipeline: `dvc repro` in a temporary clone-like copy of the repo, embedded MLflow."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+from sklearn.datasets import load_digits
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+USE_CASES = ("credit_default", "digits")
+STAGES = ("prepare", "train", "evaluate", "register")
+
+
+def _sh(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    if check and result.returncode:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def _ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def _git_commit(repo: Path, message: str) -> None:
+    _sh(["git", "add", "-A"], repo)
+    _sh(["git", "-c", "user.name=dlforge tests", "-c", "user.email=tests@dlforge.invalid", "commit", "-qm", message], repo)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> tuple[Path, str]:
+    """A fresh copy of the repo's committed-or-pending files, as `git clone` would give, after `dvc repro`."""
+    dest = tmp_path_factory.mktemp("clone")
+    files = _sh(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).stdout.split()
+    for f in files:
+        if (ROOT / f).is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, dest / f)
+    _sh(["git", "init", "-q", "-b", "main"], dest)
+    _git_commit(dest, "copy")
+    first = _sh(["dvc", "repro"], dest)
+    return dest, first.stdout
+
+
+def test_repro_runs_every_stage_and_registers_champions(repo):
+    dest, output = repo
+    assert _ran(output) == {f"{s}@{u}" for s in STAGES for u in USE_CASES}
+    client = MlflowClient(f"sqlite:///{dest}/mlflow.db")
+    for use_case in USE_CASES:
+        champion = client.get_model_version_by_alias(use_case, "champion")
+        assert int(champion.version) == 1
+        assert champion.tags["dlforge.git_commit"] == _sh(["git", "rev-parse", "HEAD"], dest).stdout.strip()
+        run = client.get_run(champion.run_id)
+        assert "test_accuracy" in run.data.metrics and "baseline_test_accuracy" in run.data.metrics
+    assert not list(dest.glob("outputs")) and not list(dest.glob("*.log")) and not (dest / ".hydra").exists()
+
+
+def test_champions_predict_on_raw_inputs(repo):
+    dest, _ = repo
+    mlflow.set_tracking_uri(f"sqlite:///{dest}/mlflow.db")
+    credit = mlflow.pyfunc.load_model("models:/credit_default@champion")
+    rows = pd.DataFrame({"student": ["No", "Yes", "No"], "balance": [300.0, 2600.0, 1200.0], "income": [45000.0, 15000.0, 30000.0]})
+    out = credit.predict(rows)
+    assert out["label"].tolist()[:2] == ["No", "Yes"]
+    assert out["proba_Yes"][1] > out["proba_Yes"][2] > out["proba_Yes"][0]  # risk grows with balance
+    digits = mlflow.pyfunc.load_model("models:/digits@champion")
+    d = load_digits()
+    pred = digits.predict(d.images[:200].astype(np.float32))  # raw 8x8 pixel values, 0-16
+    assert (pred["label"].to_numpy() == d.target[:200]).mean() > 0.9
+
+
+def test_metrics_and_plots_show_with_no_flags(repo):
+    dest, _ = repo
+    metrics = _sh(["dvc", "metrics", "show"], dest).stdout
+    assert "reports/credit_default/metrics.json" in metrics and "model.pr_auc" in metrics and "baseline.pr_auc" in metrics
+    _sh(["dvc", "plots", "show", "-o", str(dest / "dvc_plots")], dest)
+    assert (dest / "dvc_plots" / "index.html").exists()
+
+
+def test_second_repro_runs_nothing(repo):
+    dest, _ = repo
+    again = _sh(["dvc", "repro"], dest)
+    assert _ran(again.stdout) == set()
+    assert "Data and pipelines are up to date." in _sh(["dvc", "status"], dest).stdout
+
+
+def test_edits_rerun_only_what_depends_on_them(repo):
+    dest, _ = repo
+    path = dest / "conf/experiment/credit_default.yaml"
+    original = path.read_text()
+    exp = yaml.safe_load(original)
+    exp["model"]["net"]["hidden"] = [32, 16]
+    path.write_text("# @package _global_\n" + yaml.safe_dump(exp))
+    assert _ran(_sh(["dvc", "repro"], dest).stdout) == {"train@credit_default", "evaluate@credit_default", "register@credit_default"}
+
+    client = MlflowClient(f"sqlite:///{dest}/mlflow.db")
+    champion = client.get_model_version_by_alias("credit_default", "champion").version
+    exp["register"]["gate"]["min_improvement"] = 0.5  # no PR-AUC gain can clear this
+    path.write_text("# @package _global_\n" + yaml.safe_dump(exp))
+    assert _ran(_sh(["dvc", "repro"], dest).stdout) == {"register@credit_default"}
+    assert int(client.get_model_version_by_alias("credit_default", "challenger").version) == 3
+    assert client.get_model_version_by_alias("credit_default", "champion").version == champion
