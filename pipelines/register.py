@@ -1,9 +1,12 @@
 """Register: log the servable model (preprocessing inside) and gate the `champion` alias.
 
 The new version always becomes `challenger`. It becomes `champion` only if it beats the current
-champion on the gate metric, both scored through their served pyfunc on the same raw test rows;
-the first version becomes champion. The decision goes to reports/<use_case>/registry.json and onto
-the version's tags. Bad input fails before anything is registered.
+champion on the gate metric with confidence: both are scored through their served pyfunc on the
+same raw test rows, and a paired bootstrap interval of the gain must clear `min_improvement`
+(dlforge.registry.gate). The first version becomes champion. The decision, the interval and the
+figures go to reports/<use_case>/registry.json (numbers only, for DVC) and onto the version's tags;
+every alias move is logged on the registered model (dlforge.registry.aliases). Bad input fails
+before anything is registered.
 """
 
 from __future__ import annotations
@@ -35,10 +38,11 @@ def run(cfg: DictConfig) -> dict:
     import mlflow
     from hydra.utils import instantiate
 
-    from dlforge.registry import publish
-    from dlforge.registry.gate import decide
+    from dlforge.registry import aliases, publish
+    from dlforge.registry.gate import check_settings, paired_bootstrap
     from dlforge.tracking import runs
 
+    check_settings(gate.confidence, gate.bootstrap_samples)
     run_id = runs.require_run(runs.read_run_ref(models / "run.json"), "register")
     mlflow.set_tracking_uri(cfg.tracking.uri)
     client = runs.client(cfg.tracking.uri)
@@ -46,35 +50,39 @@ def run(cfg: DictConfig) -> dict:
     raw, (_, y) = data.raw_test(), data.arrays("test")
     classes = data.meta["classes"]
 
-    def score(model_uri: str) -> float:
-        return task.metrics(task.probs_from_output(publish.predict(model_uri, raw), classes), y)[gate.metric]
+    def probs(model_uri: str):
+        return task.probs_from_output(publish.predict(model_uri, raw), classes)
 
     with tempfile.TemporaryDirectory(prefix="dlforge-register-") as tmp:
         model_uri = publish.log_model(run_id, models / "model.pt", data, cfg.task._target_, Path(tmp))
-    challenger = score(model_uri)
+    challenger = probs(model_uri)
     name = cfg.register.model_name
-    current = publish.alias_version(client, name, "champion")
+    current = aliases.current(client, name, "champion")
     champion = None
     if current is not None:
         try:
-            champion = score(f"models:/{name}@champion")
+            champion = probs(f"models:/{name}@champion")
         except Exception as e:  # an older champion that cannot read today's inputs cannot be compared
             print(f"champion v{current.version} cannot score the current test set ({' '.join(str(e).split())[:200]}); treating it as absent")
-    decision = decide(gate.metric, challenger, champion, gate.higher_is_better, gate.min_improvement)
+    decision = paired_bootstrap(
+        gate.metric, lambda p, t: task.metric(gate.metric, p, t), challenger, champion, y,
+        gate.higher_is_better, gate.min_improvement, gate.confidence, gate.bootstrap_samples, gate.seed,
+    )
 
     tags = {f"test_{k}": str(v) for k, v in test_metrics.items()}
-    tags.update({"dlforge.gate.metric": gate.metric, "dlforge.gate.promoted": str(decision.promoted).lower(), "dlforge.gate.reason": decision.reason})
+    tags.update({f"dlforge.gate.{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in decision.figures().items()})
+    tags.update({"dlforge.gate.metric": gate.metric, "dlforge.gate.reason": decision.reason})
     tags.update({k: v for k, v in client.get_run(run_id).data.tags.items() if k.startswith("dlforge.")})
     version = publish.register(model_uri, name, tags)
-    client.set_registered_model_alias(name, "challenger", version.version)
+    aliases.move(client, name, "challenger", int(version.version), "gate", "newly registered")
     if decision.promoted:
-        client.set_registered_model_alias(name, "champion", version.version)
+        aliases.move(client, name, "champion", int(version.version), "gate", decision.reason)
     champion_version = int(version.version) if decision.promoted else int(current.version)
-    record = {"model_name": name, "version": int(version.version), "champion_version": champion_version, **decision.as_dict()}
-    write_json(reports / "registry.json", {k: v for k, v in record.items() if k != "reason"})  # DVC metrics: figures only
-    client.log_dict(run_id, {**record, "config": OmegaConf.to_container(cfg.register, resolve=True)}, "registry.json")
+    record = {"model_name": name, "version": int(version.version), "champion_version": champion_version, "metric": gate.metric, **decision.figures()}
+    write_json(reports / "registry.json", record)  # DVC metrics: numbers and booleans (plus names)
+    client.log_dict(run_id, {**record, "reason": decision.reason, "config": OmegaConf.to_container(cfg.register, resolve=True)}, "registry.json")
     print(f"registered {name} v{version.version}: {decision.reason} → champion is v{champion_version}")
-    return record
+    return {**record, "reason": decision.reason}
 
 
 main = hydra_entry(run)

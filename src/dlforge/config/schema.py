@@ -36,6 +36,7 @@ class Split:
 class Train:
     batch_size: int = 128
     eval_batch_size: int = 1024
+    compile: bool = False
 
 
 @dataclass
@@ -43,6 +44,9 @@ class Gate:
     metric: str = MISSING
     higher_is_better: bool = True
     min_improvement: float = 0.0
+    confidence: float = 0.95
+    bootstrap_samples: int = 1000
+    seed: int = 42
 
 
 @dataclass

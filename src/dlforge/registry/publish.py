@@ -1,4 +1,4 @@
-"""Log the servable model into the training run, register a version, read and move aliases."""
+"""Log the servable model into the training run and register a version (aliases: dlforge.registry.aliases)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,7 @@ from typing import Any
 
 import mlflow
 import mlflow.pyfunc
-from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
-from mlflow.tracking import MlflowClient
 
 import dlforge
 from dlforge.data.prepared import Prepared
@@ -51,16 +49,6 @@ def log_model(run_id: str, net_path: Path, prepared: Prepared, task_target: str,
 
 def predict(model_uri: str, raw: Any) -> Any:
     return mlflow.pyfunc.load_model(model_uri).predict(raw)
-
-
-def alias_version(client: MlflowClient, name: str, alias: str) -> Any | None:
-    """The version holding `alias`, or None when the model or the alias does not exist yet."""
-    try:
-        return client.get_model_version_by_alias(name, alias)
-    except MlflowException as e:
-        if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
-            return None
-        raise
 
 
 def register(model_uri: str, name: str, tags: dict[str, str]) -> Any:

@@ -15,6 +15,17 @@ from torchmetrics.functional import classification as F
 
 from dlforge.io import write_json
 
+# Binary tasks score the positive (last) class's probability; multiclass ones the full matrix.
+_METRICS: dict[int, dict[str, Any]] = {
+    2: {"accuracy": F.binary_accuracy, "f1": F.binary_f1_score, "roc_auc": F.binary_auroc, "pr_auc": F.binary_average_precision},
+    3: {
+        "accuracy": lambda p, t, k: F.multiclass_accuracy(p, t, num_classes=k, average="micro"),
+        "f1_macro": lambda p, t, k: F.multiclass_f1_score(p, t, num_classes=k, average="macro"),
+        "roc_auc": lambda p, t, k: F.multiclass_auroc(p, t, num_classes=k, average="macro"),
+        "pr_auc": lambda p, t, k: F.multiclass_average_precision(p, t, num_classes=k, average="macro"),
+    },
+}
+
 
 class Classification:
     """Scores class-probability matrices (n, k) against integer labels."""
@@ -24,25 +35,22 @@ class Classification:
         self.curve_points = curve_points
 
     def metrics(self, probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        return {name: self.metric(name, probs, y) for name in self.metric_names(np.shape(probs)[1])}
+
+    @staticmethod
+    def metric_names(num_classes: int) -> list[str]:
+        return [*_METRICS[min(num_classes, 3)], "log_loss"]
+
+    def metric(self, name: str, probs: np.ndarray, y: np.ndarray) -> float:
+        """One metric alone: the registry gate recomputes it on a thousand bootstrap resamples."""
         p, t = torch.as_tensor(probs, dtype=torch.float32), torch.as_tensor(y)
-        k = p.shape[1]
-        if k == 2:
-            pos = p[:, 1]
-            out = {
-                "accuracy": F.binary_accuracy(pos, t),
-                "f1": F.binary_f1_score(pos, t),
-                "roc_auc": F.binary_auroc(pos, t),
-                "pr_auc": F.binary_average_precision(pos, t),
-            }
+        if name == "log_loss":
+            v = torch.nn.functional.nll_loss(p.clamp_min(1e-12).log(), t)
+        elif p.shape[1] == 2:
+            v = _METRICS[2][name](p[:, 1], t)
         else:
-            out = {
-                "accuracy": F.multiclass_accuracy(p, t, num_classes=k, average="micro"),
-                "f1_macro": F.multiclass_f1_score(p, t, num_classes=k, average="macro"),
-                "roc_auc": F.multiclass_auroc(p, t, num_classes=k, average="macro"),
-                "pr_auc": F.multiclass_average_precision(p, t, num_classes=k, average="macro"),
-            }
-        out["log_loss"] = torch.nn.functional.nll_loss(p.clamp_min(1e-12).log(), t)
-        return {name: round(float(v), 6) for name, v in out.items()}
+            v = _METRICS[3][name](p, t, p.shape[1])
+        return round(float(v), 6)
 
     def fit_baseline(self, x: np.ndarray, y: np.ndarray) -> Any:
         """Fit the classical baseline on the training split (features flattened)."""
