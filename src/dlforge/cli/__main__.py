@@ -1,0 +1,3 @@
+from dlforge.cli import run
+
+run()
