@@ -20,10 +20,10 @@ class Classifier(pl.LightningModule):
         super().__init__()
         self.net, self.optimizer_factory = net, optimizer
         task = "binary" if num_classes == 2 else "multiclass"
-        metrics = lambda: torchmetrics.MetricCollection(  # noqa: E731
-            {"acc": torchmetrics.Accuracy(task=task, num_classes=num_classes), "auroc": torchmetrics.AUROC(task=task, num_classes=num_classes)}
+        metrics = lambda prefix: torchmetrics.MetricCollection(  # noqa: E731
+            {"acc": torchmetrics.Accuracy(task=task, num_classes=num_classes), "auroc": torchmetrics.AUROC(task=task, num_classes=num_classes)}, prefix=prefix
         )
-        self.train_metrics, self.val_metrics = metrics(), metrics()
+        self.train_metrics, self.val_metrics = metrics("train_"), metrics("val_")
         self.binary = num_classes == 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -35,7 +35,9 @@ class Classifier(pl.LightningModule):
         loss = nn.functional.cross_entropy(logits, y)
         probs = logits.softmax(-1)
         metrics.update(probs[:, 1] if self.binary else probs, y)
+        # Lightning computes, syncs and resets the metric objects at epoch end, at the same point on every rank.
         self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=len(y))
+        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")
         return loss
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
@@ -43,14 +45,6 @@ class Classifier(pl.LightningModule):
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val", self.val_metrics)
-
-    def on_train_epoch_end(self) -> None:
-        self.log_dict({f"train_{k}": v for k, v in self.train_metrics.compute().items()})
-        self.train_metrics.reset()
-
-    def on_validation_epoch_end(self) -> None:
-        self.log_dict({f"val_{k}": v for k, v in self.val_metrics.compute().items()}, prog_bar=True)
-        self.val_metrics.reset()
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())
