@@ -1,0 +1,160 @@
+"""DDP on the CPU (gloo) through the real entry points: self-launched, 2 "nodes" on localhost,
+inside a Hydra multirun, and as a DVC stage. Every side effect must happen exactly once.
+
+Each run happens in its own temp working directory, so any stray folder (outputs/, multirun/,
+lightning_logs/, .hydra/) would show up there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from conftest import ROOT, tiny_overrides
+
+# Same global batch, seed and data: 2 processes differ from 1 only by float reduction order and
+# the wrap-around padding of the last batch. Stated tolerance on the final validation loss:
+VAL_LOSS_TOLERANCE = 0.01
+EXPECTED = {"tiny.csv", "data", "models", "mlflow.db", "mlruns"}
+
+
+def _run(cmd: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def _overrides(tmp: Path, name: str, *extra: str) -> list[str]:
+    return [
+        *tiny_overrides(tmp / "tiny.csv"),
+        f"name={name}",
+        f"paths.prepared={tmp}/data/tiny",
+        f"paths.models={tmp}/models/{name}",
+        f"tracking.uri=sqlite:///{tmp}/mlflow.db",
+        "model.net.dropout=0.0",  # dropout masks are drawn per process; without it runs are comparable
+        "trainer.max_epochs=4",
+        "callbacks.early_stopping=null",
+        *extra,
+    ]
+
+
+def _runs(tmp: Path, experiment: str) -> list:
+    client = MlflowClient(f"sqlite:///{tmp}/mlflow.db")
+    exp = client.get_experiment_by_name(experiment)
+    return client.search_runs([exp.experiment_id]) if exp else []
+
+
+@pytest.fixture
+def work(tmp_path: Path, tiny_csv: Path) -> Path:
+    """A working directory holding the tiny CSV and its prepared splits."""
+    _run([sys.executable, "-m", "pipelines.prepare", *_overrides(tmp_path, "prep")], tmp_path)
+    return tmp_path
+
+
+def test_two_process_ddp_matches_one_process_and_has_one_of_everything(work: Path):
+    single = _run([sys.executable, "-m", "pipelines.train", *_overrides(work, "single")], work)
+    ddp = _run([sys.executable, "-m", "pipelines.train", *_overrides(work, "ddp", "trainer=ddp_cpu")], work)
+    assert "on 2 process(es)" in ddp.stdout and "on 1 process(es)" in single.stdout
+
+    runs = _runs(work, "ddp")
+    assert len(runs) == 1  # one MLflow run for two processes
+    run = runs[0]
+    assert json.loads((work / "models/ddp/run.json").read_text())["run_id"] == run.info.run_id
+    assert sorted(p.name for p in (work / "models/ddp").iterdir()) == ["model.pt", "run.json"]
+    assert len(MlflowClient(f"sqlite:///{work}/mlflow.db").get_metric_history(run.info.run_id, "val_loss")) == 4  # logged once per epoch
+    assert run.data.params["trainer/devices"] == "2" and run.data.params["train/batch_size"] == "64"
+
+    single_loss = _runs(work, "single")[0].data.metrics["val_loss"]
+    assert abs(run.data.metrics["val_loss"] - single_loss) < VAL_LOSS_TOLERANCE
+    assert {p.name for p in work.iterdir()} == EXPECTED
+
+    # The checkpoint loads on one process and predicts like the trained model.
+    import torch
+
+    from dlforge.models.checkpoint import load_net
+
+    net = load_net(work / "models/ddp/model.pt")
+    assert net(torch.zeros(3, 5)).shape == (3, 2)
+
+
+def test_batch_that_does_not_divide_fails_before_launch(work: Path):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.train", *_overrides(work, "odd", "trainer=ddp_cpu", "train.batch_size=63")],
+        cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: config key 'train.batch_size': the global batch 63 does not divide over 2 processes"
+    assert not (work / "models").exists()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_nodes_on_localhost_with_torchrun(work: Path):
+    port = _free_port()
+    common = ["--nnodes=2", "--nproc-per-node=1", "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=dlforge-test"]
+    args = ["-m", "pipelines.train", *_overrides(work, "nodes", "trainer=multinode", "trainer.accelerator=cpu", "trainer.devices=1", "trainer.num_nodes=2", "trainer.precision=32")]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    nodes = [
+        subprocess.Popen([sys.executable, "-m", "torch.distributed.run", *common, f"--node-rank={rank}", *args], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for rank in (0, 1)
+    ]
+    try:
+        outputs = [n.communicate(timeout=300)[0] for n in nodes]
+    finally:
+        for n in nodes:
+            n.kill()
+    assert [n.returncode for n in nodes] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    assert sum("on 2 process(es)" in o for o in outputs) == 1  # only global rank 0 reports and writes
+    runs = _runs(work, "nodes")
+    assert len(runs) == 1
+    assert json.loads((work / "models/nodes/run.json").read_text())["run_id"] == runs[0].info.run_id
+    assert {p.name for p in work.iterdir()} == EXPECTED
+
+
+def test_multirun_with_ddp_trials_gives_one_run_per_trial(work: Path):
+    sweep = work / "sweep"
+    result = _run(
+        [sys.executable, "-m", "pipelines.train", "-m", *_overrides(work, "sweep", "trainer=ddp_cpu", "trainer.max_epochs=2"), "model.optimizer.lr=0.001,0.01", f"hydra.sweep.dir={sweep}"],
+        work,
+        timeout=400,
+    )
+    assert len(re.findall(r"on 2 process\(es\)", result.stdout)) == 2
+    runs = _runs(work, "sweep")
+    assert sorted(r.data.params["model/optimizer/lr"] for r in runs) == ["0.001", "0.01"]
+    assert {p.name for p in work.iterdir()} == EXPECTED | {"sweep"}
+    assert not list(sweep.rglob(".hydra"))
+
+
+@pytest.mark.e2e
+def test_ddp_as_a_dvc_stage(tmp_path: Path):
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if (ROOT / f).is_file():
+            (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / f, tmp_path / f)
+    dvc_yaml = tmp_path / "dvc.yaml"
+    dvc_yaml.write_text(dvc_yaml.read_text().replace("credit_default: {data: credit_default, model: mlp, task: classification, trainer: cpu}", "credit_default: {data: credit_default, model: mlp, task: classification, trainer: ddp_cpu}"))
+    experiment = tmp_path / "conf/experiment/credit_default.yaml"
+    experiment.write_text(experiment.read_text().replace("  - override /task: classification\n", "  - override /task: classification\n  - override /trainer: ddp_cpu\n").replace("max_epochs: 40", "max_epochs: 3"))
+    _run(["git", "init", "-q"], tmp_path)
+    result = _run(["dvc", "repro", "train@credit_default"], tmp_path, timeout=400)
+    assert "on 2 process(es)" in result.stdout
+    assert len(_runs(tmp_path, "credit_default")) == 1
+    assert "train@credit_default" not in _run(["dvc", "status", "train@credit_default"], tmp_path).stdout
+    assert sorted(p.name for p in (tmp_path / "models/credit_default").iterdir()) == ["model.pt", "run.json"]
