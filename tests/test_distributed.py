@@ -158,3 +158,26 @@ def test_ddp_as_a_dvc_stage(tmp_path: Path):
     assert len(_runs(tmp_path, "credit_default")) == 1
     assert "train@credit_default" not in _run(["dvc", "status", "train@credit_default"], tmp_path).stdout
     assert sorted(p.name for p in (tmp_path / "models/credit_default").iterdir()) == ["model.pt", "run.json"]
+
+
+def test_slurm_sweep_launcher_runs_one_task_per_device():
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose("config", overrides=["experiment=digits", "trainer=multinode", "trainer.devices=4", "trainer.num_nodes=3", "hydra/launcher=slurm"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
+    assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (3, 4, 4)
+
+
+def test_srun_and_torchrun_processes_train_directly(monkeypatch):
+    from omegaconf import OmegaConf
+
+    from dlforge import distributed
+
+    trainer = OmegaConf.create({"devices": 4, "num_nodes": 2, "strategy": "ddp"})
+    with pytest.raises(Exception, match="need an external launcher"):
+        distributed.needs_launch(trainer, 64)
+    monkeypatch.setenv("SLURM_NTASKS", "8")
+    monkeypatch.setenv("SLURM_JOB_NAME", "dlforge-train")
+    assert distributed.needs_launch(trainer, 64) is False
