@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: pipeline results test ui lock clean
+.PHONY: pipeline results test ui server lock clean
 
 # Create .venv and install the pinned stack: torch first (a CPU wheel where one is offered locally),
 # then everything else under the constraints of requirements/lock.txt.
@@ -27,6 +27,9 @@ test: $(BIN)/.installed ## the whole test suite (unit + end-to-end)
 
 ui: $(BIN)/.installed ## MLflow UI on the embedded store: http://127.0.0.1:5000
 	mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port 5000
+
+server: $(BIN)/.installed ## shared MLflow server on PostgreSQL (sudo scripts/postgres-setup.sh first): http://127.0.0.1:5000
+	scripts/mlflow-server.sh
 
 lock: $(BIN)/.installed ## re-pin requirements/lock.txt from the current .venv
 	(echo "# Exact versions of the whole stack (pip constraints). Regenerate with: make lock"; \
