@@ -1,0 +1,1 @@
+"""Measured speed targets (run by hand; not part of the test suite)."""
