@@ -149,15 +149,16 @@ def test_ddp_as_a_dvc_stage(tmp_path: Path):
             (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, tmp_path / f)
     dvc_yaml = tmp_path / "dvc.yaml"
-    dvc_yaml.write_text(dvc_yaml.read_text().replace("credit_default: {data: credit_default, model: mlp, task: classification, trainer: cpu}", "credit_default: {data: credit_default, model: mlp, task: classification, trainer: ddp_cpu}"))
-    experiment = tmp_path / "conf/experiment/credit_default.yaml"
+    # The CNN use case: BatchNorm under CPU DDP too.
+    dvc_yaml.write_text(dvc_yaml.read_text().replace("digits: {data: digits, model: cnn, task: classification, trainer: cpu}", "digits: {data: digits, model: cnn, task: classification, trainer: ddp_cpu}"))
+    experiment = tmp_path / "conf/experiment/digits.yaml"
     experiment.write_text(experiment.read_text().replace("  - override /task: classification\n", "  - override /task: classification\n  - override /trainer: ddp_cpu\n").replace("max_epochs: 40", "max_epochs: 3"))
     _run(["git", "init", "-q"], tmp_path)
-    result = _run(["dvc", "repro", "train@credit_default"], tmp_path, timeout=400)
+    result = _run(["dvc", "repro", "train@digits"], tmp_path, timeout=400)
     assert "on 2 process(es)" in result.stdout
-    assert len(_runs(tmp_path, "credit_default")) == 1
-    assert "train@credit_default" not in _run(["dvc", "status", "train@credit_default"], tmp_path).stdout
-    assert sorted(p.name for p in (tmp_path / "models/credit_default").iterdir()) == ["model.pt", "run.json"]
+    assert len(_runs(tmp_path, "digits")) == 1
+    assert "train@digits" not in _run(["dvc", "status", "train@digits"], tmp_path).stdout
+    assert sorted(p.name for p in (tmp_path / "models/digits").iterdir()) == ["model.pt", "run.json"]
 
 
 def test_slurm_sweep_launcher_runs_one_task_per_device():
