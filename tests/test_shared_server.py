@@ -78,3 +78,35 @@ def test_server_script_refuses_an_unreachable_database(tmp_path):
     env = {**os.environ, "DLFORGE_BACKEND_URI": "postgresql+psycopg2://dlforge:secret@127.0.0.1:1/none", "MLFLOW": str(services.BIN / "mlflow")}
     r = subprocess.run(["bash", str(ROOT / "scripts/mlflow-server.sh")], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "PostgreSQL not reachable at postgresql+psycopg2://dlforge:***@127.0.0.1:1/none" in r.stderr and "secret" not in r.stderr
+
+
+def test_ui_shows_runs_metrics_and_the_champion_in_a_real_browser(pipeline, tmp_path):
+    """Headless Chromium on the server's UI: the experiment's run, its test metrics, the model's champion alias."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    client = MlflowClient(pipeline["url"])
+    run = client.get_run(pipeline["run_id"])
+    url, exp = pipeline["url"], run.info.experiment_id
+    browser = services.chrome(tmp_path / "profile")
+
+    def page(path: str, *texts: str, shot: str) -> str:
+        """Open `path`, wait (bounded) until every text is on the page, save a screenshot."""
+        browser.get(f"{url}/{path}")
+        body = lambda: browser.find_element("tag name", "body").text  # noqa: E731
+        try:
+            WebDriverWait(browser, 60, poll_frequency=0.5).until(lambda _: all(t in body() for t in texts))
+        finally:
+            browser.save_screenshot(str(tmp_path / shot))
+        return body()
+
+    try:
+        page(f"#/experiments/{exp}/runs", "Training runs", run.info.run_name, "1 matching run", shot="experiment.png")
+        shown = page(f"#/experiments/{exp}/runs/{run.info.run_id}", "Metrics", "test_pr_auc", "baseline_test_pr_auc", shot="run.png")
+        assert str(run.data.metrics["test_pr_auc"]) in shown
+        shown = page("#/models/tiny", "Version 1", "@ champion", shot="model.png")
+        assert "dlforge.gate.promoted" in shown
+    finally:
+        browser.quit()
+    for shot in ("experiment.png", "run.png", "model.png"):
+        assert (tmp_path / shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    print(f"screenshots: {tmp_path}")
