@@ -21,6 +21,7 @@ from dlforge import distributed
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir
+from dlforge.sweeps.trial import as_trial
 
 from pipelines._entry import hydra_entry
 
@@ -28,6 +29,7 @@ from pipelines._entry import hydra_entry
 def run(cfg: DictConfig) -> dict[str, float]:
     check(cfg, ["model", "trainer", "callbacks", "logger", "train", "paths", "tracking"])
     prepared_data.load(cfg.paths.prepared)  # fail here, not in every worker, when prepare has not run
+    as_trial(cfg)  # inside a multirun: trial tags, parent run, a model folder of its own
     if distributed.needs_launch(cfg.trainer, cfg.train.batch_size):
         return distributed.launch(cfg, __spec__.name)
     return fit(cfg)
@@ -55,9 +57,18 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     datamodule = InMemoryDataModule(tensors["train"], tensors["val"], cfg.train.batch_size, cfg.train.eval_batch_size, cfg.seed)
 
     # Only global rank 0 talks to MLflow (rank comes from the launcher's environment).
-    logger = instantiate(cfg.logger, tags=lineage.tags(cfg.paths.prepared)) if cfg.logger and rank_zero_only.rank == 0 else False
+    tags = {**lineage.tags(cfg.paths.prepared), **cfg.tracking.tags}
+    if cfg.train.tuned_by:
+        tags["dlforge.sweep_run_id"] = cfg.train.tuned_by
+    logger = instantiate(cfg.logger, tags=tags) if cfg.logger and rank_zero_only.rank == 0 else False
     share = ShareRunId()
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None] + [share]
+    pruning = None
+    if cfg.sweep.trial is not None:  # a trial of the dlforge Optuna sweeper
+        from dlforge.sweeps.pruning import OptunaPruning
+
+        pruning = OptunaPruning(cfg.sweep.storage, cfg.sweep.study, cfg.sweep.trial, cfg.sweep.objective.removeprefix("best_"), cfg.sweep.pruner)
+        callbacks.append(pruning)
     with tempfile.TemporaryDirectory(prefix="dlforge-train-") as scratch:
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=scratch)
         if logger and trainer.is_global_zero:
@@ -70,6 +81,11 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         if checkpoint and checkpoint.best_model_score is not None:
             metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
+        if pruning and pruning.pruned:
+            metrics["pruned"] = 1.0
+            if logger and trainer.is_global_zero:
+                logger.experiment.set_tag(logger.run_id, "dlforge.trial_state", "PRUNED")
+                logger.experiment.set_terminated(logger.run_id, "KILLED")
     if trainer.is_global_zero:
         net = getattr(model.net, "_orig_mod", model.net)  # the module inside torch.compile's wrapper
         with atomic_dir(cfg.paths.models) as out:

@@ -7,7 +7,7 @@ Sections built by `hydra.utils.instantiate` (data, model, task, trainer, callbac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -24,6 +24,7 @@ class Paths:
 class Tracking:
     uri: str = MISSING
     experiment: str = MISSING
+    tags: Dict[str, str] = field(default_factory=dict)  # extra run tags; sweeps add trial and parent here
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Train:
     batch_size: int = 128
     eval_batch_size: int = 1024
     compile: bool = False
+    tuned_by: Optional[str] = None  # MLflow run id of the sweep whose winner set these values
 
 
 @dataclass
@@ -56,6 +58,17 @@ class Register:
 
 
 @dataclass
+class SweepTrial:
+    """Set by the dlforge Optuna sweeper for each trial: lets the train stage report to its trial."""
+
+    storage: Optional[str] = None
+    study: Optional[str] = None
+    trial: Optional[int] = None
+    objective: Optional[str] = None
+    pruner: Optional[Any] = None  # the sweeper's pruner config: the trial's side of the study must use it too
+
+
+@dataclass
 class Config:
     name: str = MISSING
     seed: int = 42
@@ -70,6 +83,7 @@ class Config:
     trainer: Any = MISSING
     callbacks: Any = field(default_factory=dict)
     logger: Optional[Any] = None
+    sweep: SweepTrial = field(default_factory=SweepTrial)
 
 
 ConfigStore.instance().store(name="dlforge_schema", node=Config)
