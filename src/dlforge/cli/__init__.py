@@ -1,4 +1,4 @@
-"""`dlforge`: the model registry from the command line (list, describe, promote, rollback, predict).
+"""`dlforge`: the model registry from the command line (list, describe, promote, rollback, lineage, predict).
 
 Registry commands import only the MLflow client and rich, so they answer in about a second; only
 `predict` loads torch (through the served model). Bad input ends as one `error: …` line, exit 2.
@@ -17,13 +17,14 @@ DEFAULT_URI = "sqlite:///mlflow.db"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from dlforge.cli import registry
+    from dlforge.cli import lineage, registry
 
     p = argparse.ArgumentParser(prog="dlforge", description=__doc__.splitlines()[0])
     p.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI), help="MLflow store or server (default: $MLFLOW_TRACKING_URI, else %(default)s)")
     p.add_argument("--verbose", action="store_true", help="full tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     registry.add_commands(sub)
+    lineage.add_command(sub)
     pr = sub.add_parser("predict", help="score a CSV/Parquet/NPY file with a registered model (default: its champion)")
     pr.add_argument("model", help="registered model name, optionally @alias or /version (default @champion)")
     pr.add_argument("input", help="raw inputs: .csv or .parquet (columns), .npy (images)")
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # stderr stays one line on errors
     try:
         args.func(args)
     except UserError as e:

@@ -83,7 +83,6 @@ def run(args: argparse.Namespace) -> None:
     data = read_input(src)
     uri = f"models:/{name}/{version}" if version is not None else f"models:/{name}@{alias}"
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
     import mlflow.pyfunc
     from mlflow.exceptions import MlflowException

@@ -1,0 +1,112 @@
+"""`dlforge lineage`: from a model version back to the code and data that made it, and rebuild the data.
+
+A version carries its run's lineage tags (git commit, dirty flag, prepared-data hash) and the run holds
+the composed config (config.yaml). `--rebuild` clones the repository at that commit into a scratch
+folder, runs that commit's own prepare stage on the logged config, and compares the hash of what it
+wrote with the recorded one: equal means the data the model was trained on can be made again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dlforge.errors import UserError
+
+_PREPARE = "import sys; from omegaconf import OmegaConf; from pipelines import prepare; prepare.run(OmegaConf.load(sys.argv[1]))"
+
+
+def add_command(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("lineage", help="code, data and config behind a version; --rebuild re-makes its data and compares")
+    p.add_argument("ref", help="NAME (its champion), NAME@ALIAS or NAME/VERSION")
+    p.add_argument("--rebuild", action="store_true", help="clone the repo at the version's commit and re-run its prepare stage")
+    p.add_argument("--repo", default=".", help="git repository holding the commit (default: the current folder)")
+    p.add_argument("--workdir", help="where to clone (default: a temp folder, removed afterwards)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=run)
+
+
+def lineage(client: Any, ref: str) -> dict[str, Any]:
+    """The version's lineage: run, commit, dirty flag, data hash and the logged config text."""
+    import mlflow.artifacts
+
+    from dlforge.cli.registry import resolve
+
+    v = resolve(client, ref)
+    tags = {**client.get_run(v.run_id).data.tags, **v.tags}
+    try:
+        config = mlflow.artifacts.load_text(f"runs:/{v.run_id}/config.yaml")
+    except Exception:  # runs trained with logger=none never reach the registry; older runs may lack it
+        config = None
+    return {
+        "name": v.name, "version": int(v.version), "run_id": v.run_id,
+        "git_commit": tags.get("dlforge.git_commit"), "git_dirty": tags.get("dlforge.git_dirty"),
+        "data_hash": tags.get("dlforge.data_hash"), "config": config,
+    }
+
+
+def rebuild(info: dict[str, Any], repo: Path, workdir: Path) -> dict[str, Any]:
+    """Clone `repo` at the recorded commit into `workdir`, run that commit's prepare, compare the data hash."""
+    from omegaconf import OmegaConf
+
+    from dlforge.io import tree_hash
+
+    where = f"{info['name']} v{info['version']}"
+    if not info["git_commit"] or info["git_commit"] == "unknown" or not info["data_hash"]:
+        raise UserError(f"{where}: has no lineage tags (dlforge.git_commit, dlforge.data_hash) to rebuild from")
+    if info["git_dirty"] != "false":
+        raise UserError(f"{where}: was trained from a dirty work tree (dlforge.git_dirty={info['git_dirty']}); commit {info['git_commit'][:10]} alone cannot rebuild it")
+    if info["config"] is None:
+        raise UserError(f"{where}: run {info['run_id']} has no config.yaml artifact to rebuild from")
+    if _git(["cat-file", "-e", f"{info['git_commit']}^{{commit}}"], repo).returncode:
+        raise UserError(f"{where}: commit {info['git_commit'][:10]} is not in the repository '{repo}' (fetch it, or pass --repo)")
+    clone = workdir / "repo"
+    for args in (["clone", "--quiet", "--no-checkout", str(repo.resolve()), str(clone)], ["-C", str(clone), "checkout", "--quiet", "--detach", info["git_commit"]]):
+        r = _git(args, Path.cwd())
+        if r.returncode:
+            raise UserError(f"{where}: git {' '.join(args[:2])} failed: {' '.join(r.stderr.split())[:200]}")
+    cfg = OmegaConf.create(info["config"])
+    out = workdir / "prepared"
+    cfg.paths.prepared = str(out)
+    OmegaConf.save(cfg, workdir / "config.yaml")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(clone / "src"), str(clone)])}  # that commit's code, not ours
+    r = subprocess.run([sys.executable, "-c", _PREPARE, str(workdir / "config.yaml")], cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
+    if r.returncode:
+        raise UserError(f"{where}: prepare at {info['git_commit'][:10]} failed: {' '.join(r.stderr.split())[-300:]}")
+    rebuilt = tree_hash(out)
+    return {"rebuilt_hash": rebuilt, "reproduced": rebuilt == info["data_hash"]}
+
+
+def run(args: argparse.Namespace) -> None:
+    import mlflow
+
+    mlflow.set_tracking_uri(args.tracking_uri)
+    info = lineage(mlflow.MlflowClient(args.tracking_uri), args.ref)
+    if args.rebuild:
+        if args.workdir:
+            Path(args.workdir).mkdir(parents=True, exist_ok=True)
+            info.update(rebuild(info, Path(args.repo), Path(args.workdir)))
+        else:
+            with tempfile.TemporaryDirectory(prefix="dlforge-lineage-") as tmp:
+                info.update(rebuild(info, Path(args.repo), Path(tmp)))
+    if args.json:
+        print(json.dumps({k: v for k, v in info.items() if k != "config"}, indent=2, sort_keys=True))
+    else:
+        print(f"{info['name']} v{info['version']}  run {info['run_id']}")
+        print(f"  code  git {info['git_commit']} (dirty: {info['git_dirty']})")
+        print(f"  data  sha256 {info['data_hash']}")
+        if "reproduced" in info:
+            verdict = "reproduced: same hash" if info["reproduced"] else f"NOT reproduced: rebuilt data hashes to {info['rebuilt_hash']}"
+            print(f"  rebuild at that commit → {verdict}")
+    if info.get("reproduced") is False:
+        raise SystemExit(1)
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
