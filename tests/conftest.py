@@ -96,3 +96,59 @@ def tiny_overrides(csv: Path) -> list[str]:
 def run_entry(stage: str, *args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a stage's real console entry point (`python -m pipelines.<stage>`)."""
     return subprocess.run([sys.executable, "-m", f"pipelines.{stage}", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+
+
+def sh(cmd: list[str], cwd: Path, timeout: int = 600, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a real command the way a user would: the venv on PATH, this repo importable, no tracking server."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(ROOT)
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode:
+        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def copy_repo(dest: Path) -> Path:
+    """What `git clone` of the current work would give (tracked and new files), committed in a fresh repo."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if (ROOT / f).is_file():
+            (dest / f).parent.mkdir(parents=True, exist_ok=True)
+            (dest / f).write_bytes((ROOT / f).read_bytes())
+    sh(["git", "init", "-q", "-b", "main"], dest)
+    git_commit(dest, "copy")
+    return dest
+
+
+def git_commit(repo: Path, message: str) -> None:
+    sh(["git", "add", "-A"], repo)
+    sh(["git", "-c", "user.name=dlforge tests", "-c", "user.email=tests@dlforge.invalid", "commit", "-qm", message], repo)
+
+
+def mlflow_runs(root: Path, experiment: str) -> list:
+    """All runs of `experiment` in the SQLite store at root/mlflow.db."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{root}/mlflow.db")
+    exp = client.get_experiment_by_name(experiment)
+    return client.search_runs([exp.experiment_id]) if exp else []
+
+
+def work_overrides(tmp: Path, name: str, *extra: str) -> list[str]:
+    """The tiny use case run from `tmp` (its CSV, prepared data, models and MLflow store all there)."""
+    return [
+        *tiny_overrides(tmp / "tiny.csv"),
+        f"name={name}",
+        f"paths.prepared={tmp}/data/tiny",
+        f"paths.models={tmp}/models/{name}",
+        f"tracking.uri=sqlite:///{tmp}/mlflow.db",
+        *extra,
+    ]
+
+
+@pytest.fixture
+def work(tmp_path: Path, tiny_csv: Path) -> Path:
+    """A working directory holding the tiny CSV and its prepared splits; stray outputs would show here."""
+    sh([sys.executable, "-m", "pipelines.prepare", *work_overrides(tmp_path, "prep")], tmp_path)
+    return tmp_path

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import ROOT, tiny_overrides
+from conftest import ROOT, copy_repo, mlflow_runs as _runs, sh as _run, work_overrides
 
 # Same global batch, seed and data: 2 processes differ from 1 only by float reduction order and
 # the wrap-around padding of the last batch. Stated tolerance on the final validation loss:
@@ -27,39 +26,9 @@ VAL_LOSS_TOLERANCE = 0.01
 EXPECTED = {"tiny.csv", "data", "models", "mlflow.db", "mlruns"}
 
 
-def _run(cmd: list[str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    return result
-
-
 def _overrides(tmp: Path, name: str, *extra: str) -> list[str]:
-    return [
-        *tiny_overrides(tmp / "tiny.csv"),
-        f"name={name}",
-        f"paths.prepared={tmp}/data/tiny",
-        f"paths.models={tmp}/models/{name}",
-        f"tracking.uri=sqlite:///{tmp}/mlflow.db",
-        "model.net.dropout=0.0",  # dropout masks are drawn per process; without it runs are comparable
-        "trainer.max_epochs=4",
-        "callbacks.early_stopping=null",
-        *extra,
-    ]
-
-
-def _runs(tmp: Path, experiment: str) -> list:
-    client = MlflowClient(f"sqlite:///{tmp}/mlflow.db")
-    exp = client.get_experiment_by_name(experiment)
-    return client.search_runs([exp.experiment_id]) if exp else []
-
-
-@pytest.fixture
-def work(tmp_path: Path, tiny_csv: Path) -> Path:
-    """A working directory holding the tiny CSV and its prepared splits."""
-    _run([sys.executable, "-m", "pipelines.prepare", *_overrides(tmp_path, "prep")], tmp_path)
-    return tmp_path
+    # dropout masks are drawn per process: without dropout the 1- and 2-process runs are comparable
+    return work_overrides(tmp, name, "model.net.dropout=0.0", "trainer.max_epochs=4", "callbacks.early_stopping=null", *extra)
 
 
 def test_two_process_ddp_matches_one_process_and_has_one_of_everything(work: Path):
@@ -137,23 +106,19 @@ def test_multirun_with_ddp_trials_gives_one_run_per_trial(work: Path):
     assert len(re.findall(r"on 2 process\(es\)", result.stdout)) == 2
     runs = _runs(work, "sweep")
     assert sorted(r.data.params["model/optimizer/lr"] for r in runs) == ["0.001", "0.01"]
-    assert {p.name for p in work.iterdir()} == EXPECTED | {"sweep"}
+    assert {p.name for p in work.iterdir()} == EXPECTED - {"models"} | {"sweep"}  # trial models stay in the sweep dir
     assert not list(sweep.rglob(".hydra"))
+    assert sorted(p.name for p in sweep.glob("*/model")) == ["model", "model"]
 
 
 @pytest.mark.e2e
 def test_ddp_as_a_dvc_stage(tmp_path: Path):
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file():
-            (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, tmp_path / f)
+    copy_repo(tmp_path)
     dvc_yaml = tmp_path / "dvc.yaml"
     # The CNN use case: BatchNorm under CPU DDP too.
     dvc_yaml.write_text(dvc_yaml.read_text().replace("digits: {data: digits, model: cnn, task: classification, trainer: cpu}", "digits: {data: digits, model: cnn, task: classification, trainer: ddp_cpu}"))
     experiment = tmp_path / "conf/experiment/digits.yaml"
     experiment.write_text(experiment.read_text().replace("  - override /task: classification\n", "  - override /task: classification\n  - override /trainer: ddp_cpu\n").replace("max_epochs: 40", "max_epochs: 3"))
-    _run(["git", "init", "-q"], tmp_path)
     result = _run(["dvc", "repro", "train@digits"], tmp_path, timeout=400)
     assert "on 2 process(es)" in result.stdout
     assert len(_runs(tmp_path, "digits")) == 1

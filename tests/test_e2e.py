@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import mlflow
@@ -17,43 +13,22 @@ import yaml
 from mlflow.tracking import MlflowClient
 from sklearn.datasets import load_digits
 
-from conftest import ROOT
+from conftest import copy_repo, sh
 
 pytestmark = pytest.mark.e2e
 USE_CASES = ("credit_default", "digits")
 STAGES = ("prepare", "train", "evaluate", "register")
 
 
-def _sh(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
-    if check and result.returncode:
-        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
-
-
 def _ran(output: str) -> set[str]:
     return set(re.findall(r"Running stage '([^']+)'", output))
-
-
-def _git_commit(repo: Path, message: str) -> None:
-    _sh(["git", "add", "-A"], repo)
-    _sh(["git", "-c", "user.name=dlforge tests", "-c", "user.email=tests@dlforge.invalid", "commit", "-qm", message], repo)
 
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> tuple[Path, str]:
     """A fresh copy of the repo's committed-or-pending files, as `git clone` would give, after `dvc repro`."""
-    dest = tmp_path_factory.mktemp("clone")
-    files = _sh(["git", "ls-files", "--cached", "--others", "--exclude-standard"], ROOT).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file():
-            (dest / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, dest / f)
-    _sh(["git", "init", "-q", "-b", "main"], dest)
-    _git_commit(dest, "copy")
-    first = _sh(["dvc", "repro"], dest)
+    dest = copy_repo(tmp_path_factory.mktemp("clone"))
+    first = sh(["dvc", "repro"], dest)
     return dest, first.stdout
 
 
@@ -64,7 +39,7 @@ def test_repro_runs_every_stage_and_registers_champions(repo):
     for use_case in USE_CASES:
         champion = client.get_model_version_by_alias(use_case, "champion")
         assert int(champion.version) == 1
-        assert champion.tags["dlforge.git_commit"] == _sh(["git", "rev-parse", "HEAD"], dest).stdout.strip()
+        assert champion.tags["dlforge.git_commit"] == sh(["git", "rev-parse", "HEAD"], dest).stdout.strip()
         run = client.get_run(champion.run_id)
         assert "test_accuracy" in run.data.metrics and "baseline_test_accuracy" in run.data.metrics
     assert not list(dest.glob("outputs")) and not list(dest.glob("*.log")) and not (dest / ".hydra").exists()
@@ -86,17 +61,17 @@ def test_champions_predict_on_raw_inputs(repo):
 
 def test_metrics_and_plots_show_with_no_flags(repo):
     dest, _ = repo
-    metrics = _sh(["dvc", "metrics", "show"], dest).stdout
+    metrics = sh(["dvc", "metrics", "show"], dest).stdout
     assert "reports/credit_default/metrics.json" in metrics and "model.pr_auc" in metrics and "baseline.pr_auc" in metrics
-    _sh(["dvc", "plots", "show", "-o", str(dest / "dvc_plots")], dest)
+    sh(["dvc", "plots", "show", "-o", str(dest / "dvc_plots")], dest)
     assert (dest / "dvc_plots" / "index.html").exists()
 
 
 def test_second_repro_runs_nothing(repo):
     dest, _ = repo
-    again = _sh(["dvc", "repro"], dest)
+    again = sh(["dvc", "repro"], dest)
     assert _ran(again.stdout) == set()
-    assert "Data and pipelines are up to date." in _sh(["dvc", "status"], dest).stdout
+    assert "Data and pipelines are up to date." in sh(["dvc", "status"], dest).stdout
 
 
 def test_edits_rerun_only_what_depends_on_them(repo):
@@ -106,12 +81,12 @@ def test_edits_rerun_only_what_depends_on_them(repo):
     exp = yaml.safe_load(original)
     exp["model"]["net"]["hidden"] = [32, 16]
     path.write_text("# @package _global_\n" + yaml.safe_dump(exp))
-    assert _ran(_sh(["dvc", "repro"], dest).stdout) == {"train@credit_default", "evaluate@credit_default", "register@credit_default"}
+    assert _ran(sh(["dvc", "repro"], dest).stdout) == {"train@credit_default", "evaluate@credit_default", "register@credit_default"}
 
     client = MlflowClient(f"sqlite:///{dest}/mlflow.db")
     champion = client.get_model_version_by_alias("credit_default", "champion").version
     exp["register"]["gate"]["min_improvement"] = 0.5  # no PR-AUC gain can clear this
     path.write_text("# @package _global_\n" + yaml.safe_dump(exp))
-    assert _ran(_sh(["dvc", "repro"], dest).stdout) == {"register@credit_default"}
+    assert _ran(sh(["dvc", "repro"], dest).stdout) == {"register@credit_default"}
     assert int(client.get_model_version_by_alias("credit_default", "challenger").version) == 3
     assert client.get_model_version_by_alias("credit_default", "champion").version == champion

@@ -1,0 +1,123 @@
+"""Sweeps through the real entry points: Hydra multirun, the dlforge Optuna sweeper (pruning, resume,
+parallel trials), the winner written back and trained by `dvc repro`, and a DVC experiment queue."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from conftest import copy_repo, git_commit, mlflow_runs, sh, work_overrides
+
+
+def _sweep(work: Path, name: str, *extra: str, timeout: int = 400):
+    args = work_overrides(work, name, "trainer.max_epochs=3", "callbacks.early_stopping=null", f"hydra.sweep.dir={work}/sweeps/{name}", *extra)
+    return sh([sys.executable, "-m", "pipelines.train", "-m", *args], work, timeout=timeout)
+
+
+def _optuna(work: Path, name: str, n_trials: int, *extra: str, timeout: int = 400):
+    return _sweep(work, name, "hparams_search=credit_default", f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweeper.storage=sqlite:///{work}/optuna.db", *extra, timeout=timeout)
+
+
+def _parent_and_children(work: Path, experiment: str) -> tuple:
+    runs = mlflow_runs(work, experiment)
+    parents = [r for r in runs if r.data.tags.get("dlforge.sweep") == "true"]
+    assert len(parents) == 1
+    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    return parents[0], children
+
+
+def test_basic_multirun_groups_every_combination_under_one_parent(work: Path):
+    _sweep(work, "grid", "model.optimizer.lr=0.001,0.01", "model.net.hidden=[16],[32]")
+    parent, children = _parent_and_children(work, "grid")
+    assert len(children) == 4 and len(mlflow_runs(work, "grid")) == 5
+    combos = {(c.data.params["model/optimizer/lr"], c.data.params["model/net/hidden"]) for c in children}
+    assert combos == {("0.001", "[16]"), ("0.001", "[32]"), ("0.01", "[16]"), ("0.01", "[32]")}
+    assert sorted(c.data.tags["dlforge.trial"] for c in children) == ["0", "1", "2", "3"]
+    assert all("model.optimizer.lr=" in c.data.tags["dlforge.overrides"] for c in children)
+    assert all(c.info.status == "FINISHED" for c in [parent, *children])
+    assert not (work / "models").exists()  # trials never write the pipeline's outputs
+
+
+def test_optuna_sweep_prunes_and_resumes(work: Path):
+    _optuna(work, "tiny", 4)
+    parent, children = _parent_and_children(work, "tiny")
+    assert len(children) == 4
+    assert sorted(int(c.data.tags["dlforge.trial"]) for c in children) == [0, 1, 2, 3]
+    client = MlflowClient(f"sqlite:///{work}/mlflow.db")
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "optuna")}
+    assert {"optuna/best.json", "optuna/optimization_history.png", "optuna/parallel_coordinate.png"} <= artifacts
+    best = optuna.load_study(study_name="tiny", storage=f"sqlite:///{work}/optuna.db").best_trial
+    assert parent.data.metrics["best_value"] == pytest.approx(best.value)
+    assert parent.data.tags["best.model.optimizer.lr"] == str(best.params["model.optimizer.lr"])
+
+    # Same command, more trials, a pruner that stops every trial at its first epoch (loss > 0):
+    # the study resumes at trial 4 and records the pruned trials in Optuna and MLflow.
+    _optuna(work, "tiny", 6, "hydra.sweeper.pruner._target_=optuna.pruners.ThresholdPruner", "~hydra.sweeper.pruner.n_startup_trials", "hydra.sweeper.pruner.n_warmup_steps=0", "+hydra.sweeper.pruner.upper=0.0")
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{work}/optuna.db")
+    assert [(t.number, t.state.name) for t in study.trials][4:] == [(4, "PRUNED"), (5, "PRUNED")]
+    same_parent, children = _parent_and_children(work, "tiny")
+    assert same_parent.info.run_id == parent.info.run_id
+    pruned = [c for c in children if c.data.tags.get("dlforge.trial_state") == "PRUNED"]
+    assert sorted(c.data.tags["dlforge.trial"] for c in pruned) == ["4", "5"]
+    assert all(c.info.status == "KILLED" and len(client.get_metric_history(c.info.run_id, "val_loss")) == 1 for c in pruned)
+
+
+def test_joblib_launcher_runs_trials_in_parallel(work: Path):
+    _optuna(work, "par", 2, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "trainer.max_epochs=6")
+    _, children = _parent_and_children(work, "par")
+    assert len(children) == 2
+    (a, b) = sorted(children, key=lambda r: r.info.start_time)
+    assert b.info.start_time < a.info.end_time  # the second trial started before the first ended
+
+
+@pytest.mark.e2e
+def test_winner_written_back_then_trained_and_registered_by_dvc(tmp_path: Path):
+    repo = copy_repo(tmp_path)
+    sh(["dvc", "repro", "register@credit_default"], repo)
+    sweep = ["experiment=credit_default", "hparams_search=credit_default", "trainer.max_epochs=2", "callbacks.progress_bar=null"]
+    sh([sys.executable, "-m", "pipelines.train", "-m", *sweep, "hydra.sweeper.n_trials=2"], repo, timeout=600)
+    assert "Data and pipelines are up to date." in sh(["dvc", "status"], repo).stdout  # the sweep left the pipeline alone
+
+    out = sh([sys.executable, "-m", "pipelines.promote_sweep", *sweep], repo).stdout
+    best = optuna.load_study(study_name="credit_default", storage=f"sqlite:///{repo}/optuna.db").best_trial
+    assert f"trial {best.number}" in out
+    experiment = yaml.safe_load((repo / "conf/experiment/credit_default.yaml").read_text())
+    assert experiment["model"]["optimizer"]["lr"] == best.params["model.optimizer.lr"]
+    assert experiment["model"]["net"]["hidden"] == yaml.safe_load(best.params["model.net.hidden"])
+    assert "# overrides of conf/model/mlp.yaml" in (repo / "conf/experiment/credit_default.yaml").read_text()  # comments kept
+    parent = next(r for r in mlflow_runs(repo, "credit_default") if r.data.tags.get("dlforge.sweep") == "true")
+    assert experiment["train"]["tuned_by"] == parent.info.run_id
+
+    ran = set(re.findall(r"Running stage '([^']+)'", sh(["dvc", "repro"], repo, timeout=600).stdout))
+    assert ran == {"train@credit_default", "evaluate@credit_default", "register@credit_default"}
+    client = MlflowClient(f"sqlite:///{repo}/mlflow.db")
+    version = client.get_model_version_by_alias("credit_default", "challenger")
+    assert int(version.version) == 2 and version.tags["dlforge.sweep_run_id"] == parent.info.run_id
+
+    # DVC-native sweep over the same parameters: two queued experiments, run by the queue.
+    git_commit(repo, "tuned")
+    for lr in ("0.002", "0.02"):
+        sh(["dvc", "exp", "run", "--queue", "-S", f"conf/experiment/credit_default.yaml:model.optimizer.lr={lr}", "evaluate@credit_default"], repo)
+    sh(["dvc", "queue", "start", "-j", "1"], repo)
+    deadline = time.time() + 600
+    while re.search(r"\b(Queued|Running)\b", sh(["dvc", "queue", "status"], repo).stdout) and time.time() < deadline:
+        time.sleep(5)
+    exps = json.loads(sh(["dvc", "exp", "show", "--json"], repo).stdout)
+    found = {}
+    for commit in exps:
+        for exp in commit.get("experiments") or []:
+            for rev in exp["revs"]:
+                data = rev.get("data") or {}
+                params = data.get("params", {}).get("conf/experiment/credit_default.yaml", {}).get("data", {})
+                metrics = data.get("metrics", {}).get("reports/credit_default/metrics.json", {}).get("data", {})
+                if metrics:
+                    found[params["model"]["optimizer"]["lr"]] = metrics["model"]["pr_auc"]
+    assert set(found) == {0.002, 0.02}, sh(["dvc", "queue", "status"], repo).stdout
