@@ -56,11 +56,12 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         model.net = torch.compile(model.net)
     datamodule = InMemoryDataModule(tensors["train"], tensors["val"], cfg.train.batch_size, cfg.train.eval_batch_size, cfg.seed)
 
-    # Only global rank 0 talks to MLflow (rank comes from the launcher's environment).
-    tags = {**lineage.tags(cfg.paths.prepared), **cfg.tracking.tags}
-    if cfg.train.tuned_by:
-        tags["dlforge.sweep_run_id"] = cfg.train.tuned_by
-    logger = instantiate(cfg.logger, tags=tags) if cfg.logger and rank_zero_only.rank == 0 else False
+    logger = False
+    if cfg.logger and rank_zero_only.rank == 0:  # only global rank 0 talks to MLflow (rank from the launcher's env)
+        tags = {**lineage.tags(cfg.paths.prepared), **cfg.tracking.tags}
+        if cfg.train.tuned_by:
+            tags["dlforge.sweep_run_id"] = cfg.train.tuned_by
+        logger = instantiate(cfg.logger, tags=tags)
     share = ShareRunId()
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None] + [share]
     pruning = None
