@@ -105,7 +105,10 @@ def test_multirun_with_ddp_trials_gives_one_run_per_trial(work: Path):
     )
     assert len(re.findall(r"on 2 process\(es\)", result.stdout)) == 2
     runs = _runs(work, "sweep")
-    assert sorted(r.data.params["model/optimizer/lr"] for r in runs) == ["0.001", "0.01"]
+    (parent,) = [r for r in runs if r.data.tags.get("dlforge.sweep") == "true"]
+    trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert len(runs) == 3  # one parent, one run per trial (not per process)
+    assert sorted(r.data.params["model/optimizer/lr"] for r in trials) == ["0.001", "0.01"]
     assert {p.name for p in work.iterdir()} == EXPECTED - {"models"} | {"sweep"}  # trial models stay in the sweep dir
     assert not list(sweep.rglob(".hydra"))
     assert sorted(p.name for p in sweep.glob("*/model")) == ["model", "model"]
