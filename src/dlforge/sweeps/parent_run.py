@@ -38,6 +38,8 @@ def find_study_run(client: Any, experiment: str, study: str) -> Any | None:
 
 class SweepParentRun(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if not config.get("logger"):  # logger=none: trials are not tracked, so neither is the sweep
+            return
         client = _client(config)
         study = OmegaConf.select(config, "hydra.sweeper.study_name", default=None)
         run = find_study_run(client, config.tracking.experiment, study) if study else None
