@@ -59,6 +59,8 @@ def test_rebuild_reproduces_the_data_then_notices_when_the_source_changed(made):
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
     assert info["reproduced"] is True and info["rebuilt_hash"] == info["data_hash"]
+    assert info["metrics_differ"] == {} and info["rebuilt_metrics"] == info["test_metrics"]  # equal on CPU, same seed
+    assert set(info["test_metrics"]) >= {"accuracy", "pr_auc", "roc_auc"}
 
     df = pd.read_csv(made["csv"])
     df.loc[0, "x1"] += 1.0  # the raw data moved on since the model was trained

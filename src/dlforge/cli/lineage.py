@@ -1,9 +1,10 @@
-"""`dlforge lineage`: from a model version back to the code and data that made it, and rebuild the data.
+"""`dlforge lineage`: from a model version back to the code and data that made it, and rebuild it.
 
 A version carries its run's lineage tags (git commit, dirty flag, prepared-data hash) and the run holds
 the composed config (config.yaml). `--rebuild` clones the repository at that commit into a scratch
-folder, runs that commit's own prepare stage on the logged config, and compares the hash of what it
-wrote with the recorded one: equal means the data the model was trained on can be made again.
+folder and runs that commit's own prepare, train and evaluate stages on the logged config (tracking
+off). It compares the hash of the prepared data with the recorded one, and the rebuilt test metrics
+with the ones the version's run logged: on CPU with the same seed both must be equal.
 """
 
 from __future__ import annotations
@@ -19,13 +20,16 @@ from typing import Any
 
 from dlforge.errors import UserError
 
-_PREPARE = "import sys; from omegaconf import OmegaConf; from pipelines import prepare; prepare.run(OmegaConf.load(sys.argv[1]))"
+_REBUILD = (
+    "import sys; from omegaconf import OmegaConf; from pipelines import evaluate, prepare, train; "
+    "cfg = OmegaConf.load(sys.argv[1]); prepare.run(cfg); train.run(cfg); evaluate.run(cfg)"
+)
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lineage", help="code, data and config behind a version; --rebuild re-makes its data and compares")
     p.add_argument("ref", help="NAME (its champion), NAME@ALIAS or NAME/VERSION")
-    p.add_argument("--rebuild", action="store_true", help="clone the repo at the version's commit and re-run its prepare stage")
+    p.add_argument("--rebuild", action="store_true", help="clone the repo at the version's commit, re-run prepare, train and evaluate, compare")
     p.add_argument("--repo", default=".", help="git repository holding the commit (default: the current folder)")
     p.add_argument("--workdir", help="where to clone (default: a temp folder, removed afterwards)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -44,15 +48,16 @@ def lineage(client: Any, ref: str) -> dict[str, Any]:
         config = mlflow.artifacts.load_text(f"runs:/{v.run_id}/config.yaml")
     except Exception:  # runs trained with logger=none never reach the registry; older runs may lack it
         config = None
+    metrics = {k.removeprefix("test_"): v for k, v in client.get_run(v.run_id).data.metrics.items() if k.startswith("test_")}
     return {
         "name": v.name, "version": int(v.version), "run_id": v.run_id,
         "git_commit": tags.get("dlforge.git_commit"), "git_dirty": tags.get("dlforge.git_dirty"),
-        "data_hash": tags.get("dlforge.data_hash"), "config": config,
+        "data_hash": tags.get("dlforge.data_hash"), "test_metrics": metrics, "config": config,
     }
 
 
 def rebuild(info: dict[str, Any], repo: Path, workdir: Path) -> dict[str, Any]:
-    """Clone `repo` at the recorded commit into `workdir`, run that commit's prepare, compare the data hash."""
+    """Clone `repo` at the recorded commit into `workdir`, re-run its stages, compare data hash and test metrics."""
     from omegaconf import OmegaConf
 
     from dlforge.io import tree_hash
@@ -73,14 +78,18 @@ def rebuild(info: dict[str, Any], repo: Path, workdir: Path) -> dict[str, Any]:
             raise UserError(f"{where}: git {' '.join(args[:2])} failed: {' '.join(r.stderr.split())[:200]}")
     cfg = OmegaConf.create(info["config"])
     out = workdir / "prepared"
-    cfg.paths.prepared = str(out)
+    cfg.paths.prepared, cfg.paths.models, cfg.paths.reports = str(out), str(workdir / "models"), str(workdir / "reports")
+    cfg.logger = {}  # tracking off: the rebuild must not add runs to the store it is checked against
     OmegaConf.save(cfg, workdir / "config.yaml")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(clone / "src"), str(clone)])}  # that commit's code, not ours
-    r = subprocess.run([sys.executable, "-c", _PREPARE, str(workdir / "config.yaml")], cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
+    r = subprocess.run([sys.executable, "-c", _REBUILD, str(workdir / "config.yaml")], cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
     if r.returncode:
-        raise UserError(f"{where}: prepare at {info['git_commit'][:10]} failed: {' '.join(r.stderr.split())[-300:]}")
+        raise UserError(f"{where}: the stages at {info['git_commit'][:10]} failed: {' '.join(r.stderr.split())[-300:]}")
     rebuilt = tree_hash(out)
-    return {"rebuilt_hash": rebuilt, "reproduced": rebuilt == info["data_hash"]}
+    metrics = json.loads((workdir / "reports" / "metrics.json").read_text())["model"]
+    differ = {k: [v, metrics.get(k)] for k, v in info["test_metrics"].items() if metrics.get(k) != v}
+    return {"rebuilt_hash": rebuilt, "rebuilt_metrics": metrics, "data_reproduced": rebuilt == info["data_hash"], "metrics_differ": differ,
+            "reproduced": rebuilt == info["data_hash"] and not differ and bool(info["test_metrics"])}
 
 
 def run(args: argparse.Namespace) -> None:
@@ -102,8 +111,12 @@ def run(args: argparse.Namespace) -> None:
         print(f"  code  git {info['git_commit']} (dirty: {info['git_dirty']})")
         print(f"  data  sha256 {info['data_hash']}")
         if "reproduced" in info:
-            verdict = "reproduced: same hash" if info["reproduced"] else f"NOT reproduced: rebuilt data hashes to {info['rebuilt_hash']}"
-            print(f"  rebuild at that commit → {verdict}")
+            data = "same data hash" if info["data_reproduced"] else f"NOT reproduced: rebuilt data hashes to {info['rebuilt_hash']}"
+            print(f"  rebuild at that commit → {data}")
+            for k, v in info["rebuilt_metrics"].items():
+                recorded = info["test_metrics"].get(k)
+                print(f"    test {k:<10} recorded {recorded}  rebuilt {v}  {'equal' if recorded == v else 'DIFFERENT'}")
+            print("  reproduced" if info["reproduced"] else "  NOT reproduced")
     if info.get("reproduced") is False:
         raise SystemExit(1)
 
