@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from conftest import ROOT, copy_repo, mlflow_runs as _runs, sh as _run, work_overrides
+from services import free_port
 
 # Same global batch, seed and data: 2 processes differ from 1 only by float reduction order and
 # the wrap-around padding of the last batch. Stated tolerance on the final validation loss:
@@ -67,14 +67,8 @@ def test_batch_that_does_not_divide_fails_before_launch(work: Path):
     assert not (work / "models").exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_two_nodes_on_localhost_with_torchrun(work: Path):
-    port = _free_port()
+    port = free_port()
     common = ["--nnodes=2", "--nproc-per-node=1", "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=dlforge-test"]
     args = ["-m", "pipelines.train", *_overrides(work, "nodes", "trainer=multinode", "trainer.accelerator=cpu", "trainer.devices=1", "trainer.num_nodes=2", "trainer.precision=32")]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +22,7 @@ from hydra import compose, initialize_config_dir
 from sklearn.datasets import load_digits
 
 from conftest import CONF, ROOT
+from services import free_port, process
 from pipelines import evaluate, prepare, register, train
 
 pytestmark = pytest.mark.e2e
@@ -49,42 +47,13 @@ def store(tmp_path_factory) -> str:
     return uri
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def serve(uri: str, model: str, log: Path, timeout: float = 180) -> Iterator[str]:
     """Start `mlflow models serve` in its own process group; yield its URL once /ping answers."""
     port = free_port()
-    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     cmd = [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{model}@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    with open(log, "w") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/ping", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError(f"server not answering /ping after {timeout}s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+    with process(cmd, {"MLFLOW_TRACKING_URI": uri}, log, f"{url}/ping", timeout, cwd=ROOT):
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the group: mlflow and the uvicorn it starts
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
