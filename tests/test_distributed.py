@@ -18,6 +18,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from conftest import ROOT, copy_repo, mlflow_runs as _runs, sh as _run, work_overrides
+from dlforge.errors import UserError
 from services import free_port
 
 # Same global batch, seed and data: 2 processes differ from 1 only by float reduction order and
@@ -139,7 +140,7 @@ def test_srun_and_torchrun_processes_train_directly(monkeypatch):
     from dlforge import distributed
 
     trainer = OmegaConf.create({"devices": 4, "num_nodes": 2, "strategy": "ddp"})
-    with pytest.raises(Exception, match="need an external launcher"):
+    with pytest.raises(UserError, match="need an external launcher"):
         distributed.needs_launch(trainer, 64)
     monkeypatch.setenv("SLURM_NTASKS", "8")
     monkeypatch.setenv("SLURM_JOB_NAME", "dlforge-train")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,10 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import ROOT, tiny_overrides, write_tiny_csv
+from conftest import copy_repo, tiny_overrides, write_tiny_csv
 
 BIN = Path(sys.executable).parent
-GIT = ["git", "-c", "user.name=dlforge tests", "-c", "user.email=tests@dlforge.invalid"]
 
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -27,13 +25,8 @@ def made(tmp_path_factory) -> dict:
     """A clean git copy of the repo that trains and registers the tiny use case with its own code."""
     tmp = tmp_path_factory.mktemp("lineage")
     repo, csv, uri = tmp / "repo", write_tiny_csv(tmp / "tiny.csv"), f"sqlite:///{tmp}/mlflow.db"
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file():
-            (repo / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, repo / f)
-    for cmd in (["git", "init", "-q", "-b", "main"], [*GIT, "add", "-A"], [*GIT, "commit", "-qm", "copy"]):
-        subprocess.run(cmd, cwd=repo, check=True, capture_output=True)
+    repo.mkdir()
+    copy_repo(repo)
     env = {"MLFLOW_TRACKING_URI": uri, "PYTHONPATH": f"{repo / 'src'}{os.pathsep}{repo}"}
     for stage in ("prepare", "train", "evaluate", "register"):
         r = _run([sys.executable, "-m", f"pipelines.{stage}", *tiny_overrides(csv)], repo, env)

@@ -33,9 +33,6 @@ class Decision:
     confidence: float | None = None
     bootstrap_samples: int = 0
 
-    def as_dict(self) -> dict:
-        return asdict(self)
-
     def figures(self) -> dict:
         """Numbers and booleans only (for DVC metrics and version tags): no reason text, no Nones."""
         return {k: v for k, v in asdict(self).items() if v is not None and k not in ("reason", "metric")}
