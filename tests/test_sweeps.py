@@ -71,7 +71,8 @@ def test_optuna_sweep_prunes_and_resumes(work: Path):
 
 
 def test_joblib_launcher_runs_trials_in_parallel(work: Path):
-    _optuna(work, "par", 2, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "trainer.max_epochs=6")
+    # ~5 s of training per trial, so the two workers' training overlaps even if one starts a second later
+    _optuna(work, "par", 2, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "trainer.max_epochs=60")
     _, children = _parent_and_children(work, "par")
     assert len(children) == 2
     (a, b) = sorted(children, key=lambda r: r.info.start_time)
