@@ -1,7 +1,9 @@
-"""Evaluate: the trained network and a classical baseline on the same test split, side by side.
+"""Evaluate: the trained network and classical baselines on the same test requests, side by side.
 
-Writes reports/<use_case>/metrics.json ({"model": …, "baseline": …}) and the task's plots, and logs
-both to the training run in MLflow (metrics test_* and baseline_test_*, artifacts under plots/).
+The network answers the same raw requests its served model will get (the task's serving input),
+through the stored preprocessing. Writes reports/<use_case>/metrics.json ({"model": …, "<baseline>":
+…}) and the task's plots (PNG), and logs both to the training run in MLflow (metrics test_* and
+<baseline>_test_*, artifacts under plots/).
 """
 
 from __future__ import annotations
@@ -19,11 +21,9 @@ from pipelines._entry import hydra_entry
 
 
 def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
-    check(cfg, ["task", "paths", "tracking", "train"])
+    check(cfg, ["task", "paths", "tracking"])
     data = prepared_data.load(cfg.paths.prepared)
     models, reports = Path(cfg.paths.models), Path(cfg.paths.reports)
-
-    import torch
 
     from dlforge.models.checkpoint import load_net
     from dlforge.tracking import runs
@@ -31,15 +31,12 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
     ref = runs.read_run_ref(models / "run.json")
     task = instantiate(cfg.task)
     net = load_net(models / "model.pt")
-    (x_train, y_train), (x_test, y_test) = data.arrays("train"), data.arrays("test")
-    with torch.inference_mode():
-        probs = torch.cat([net(b).softmax(-1) for b in torch.from_numpy(x_test).split(cfg.train.eval_batch_size)]).double().numpy()
-    baseline = task.fit_baseline(x_train, y_train)
-    results = {"model": probs, "baseline": task.baseline_probs(baseline, x_test)}
-    metrics = {name: task.metrics(p, y_test) for name, p in results.items()}
+    preds = {"model": task.predict(net, data.preprocessor(), task.serving_input(data)), **task.baselines(data)}
+    truth = task.reference(data)
+    metrics = {name: task.metrics(p, truth) for name, p in preds.items()}
 
     with atomic_dir(reports / "plots") as plots:
-        task.plots(results, y_test, data.meta["classes"], plots)
+        task.plots(preds, data, plots)
     write_json(reports / "metrics.json", metrics)
 
     if ref.get("run_id"):
@@ -51,9 +48,9 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
         client.log_artifacts(ref["run_id"], str(reports / "plots"), "plots")
         client.log_artifact(ref["run_id"], str(reports / "metrics.json"))
     width = max(map(len, metrics["model"]))
-    print(f"evaluated {cfg.name} on {len(y_test)} test rows:\n  {'metric':<{width}}  model     baseline")
+    print(f"evaluated {cfg.name} on {len(truth)} test rows:\n  {'metric':<{width}}  " + "  ".join(f"{n:<14}" for n in metrics))
     for k in metrics["model"]:
-        print(f"  {k:<{width}}  {metrics['model'][k]:<8.4f}  {metrics['baseline'][k]:.4f}")
+        print(f"  {k:<{width}}  " + "  ".join(f"{m[k]:<14.4f}" for m in metrics.values()))
     return metrics
 
 

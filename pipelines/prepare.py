@@ -1,6 +1,7 @@
 """Prepare: raw source → validated rows → deterministic split → preprocessing fitted on train.
 
 Writes data/prepared/<use_case>/ (see dlforge.data.prepared). Imports neither torch nor Lightning.
+Every use case runs through the same steps; its data spec (conf/data/) says what they mean.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from omegaconf import DictConfig
 
 from dlforge.config.validate import check
 from dlforge.data import prepared
-from dlforge.data.split import random_split
 from dlforge.io import atomic_dir
 
 from pipelines._entry import hydra_entry
@@ -21,14 +21,13 @@ def run(cfg: DictConfig) -> dict[str, int]:
     spec = instantiate(cfg.data, name=f"data '{cfg.name}'")
     df = spec.load()
     spec.validate(df)
-    labels = spec.labels(df)
-    idx = random_split(labels, cfg.split.val, cfg.split.test, cfg.seed, stratify=spec.stratify)
-    pre = spec.fit(df.iloc[idx["train"]])
-    arrays = {s: (pre.transform(spec.raw(df.iloc[i])), labels[i]) for s, i in idx.items()}
-    sizes = {s: len(i) for s, i in idx.items()}
-    meta = {"name": cfg.name, "kind": pre.kind, "in_shape": pre.in_shape, "classes": pre.classes, "sizes": sizes}
+    idx = spec.split(df, cfg.split.val, cfg.split.test, cfg.seed)
+    pre = spec.fit(df, idx["train"])
+    splits = {s: spec.examples(df, i) for s, i in idx.items()}
+    sizes = {s: len(t) for s, (_, t) in splits.items()}
+    meta = {"name": cfg.name, "sizes": sizes, **pre.model_args}
     with atomic_dir(cfg.paths.prepared) as out:
-        prepared.write(out, arrays, spec.raw(df.iloc[idx["test"]]), pre, meta)
+        prepared.write(out, splits, pre, meta, spec.extras(df, idx, pre))
     print(f"prepared {cfg.name}: " + ", ".join(f"{s}={n}" for s, n in sizes.items()) + f" → {cfg.paths.prepared}")
     return sizes
 

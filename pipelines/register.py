@@ -47,26 +47,25 @@ def run(cfg: DictConfig) -> dict:
     mlflow.set_tracking_uri(cfg.tracking.uri)
     client = runs.client(cfg.tracking.uri)
     task = instantiate(cfg.task)
-    raw, (_, y) = data.raw_test(), data.arrays("test")
-    classes = data.meta["classes"]
+    requests, truth, pre = task.serving_input(data), task.reference(data), data.preprocessor()
 
-    def probs(model_uri: str):
-        return task.probs_from_output(publish.predict(model_uri, raw), classes)
+    def predictions(model_uri: str):
+        return task.pred_from_output(publish.predict(model_uri, requests), pre)
 
     with tempfile.TemporaryDirectory(prefix="dlforge-register-") as tmp:
-        model_uri = publish.log_model(run_id, models / "model.pt", data, cfg.task._target_, Path(tmp))
-    challenger = probs(model_uri)
+        model_uri = publish.log_model(run_id, models / "model.pt", data, cfg.task._target_, requests, Path(tmp))
+    challenger = predictions(model_uri)
     name = cfg.register.model_name
     current = aliases.current(client, name, "champion")
     champion = None
     if current is not None:
         try:
-            champion = probs(f"models:/{name}@champion")
+            champion = predictions(f"models:/{name}@champion")
         except Exception as e:  # an older champion that cannot read today's inputs cannot be compared
             print(f"champion v{current.version} cannot score the current test set ({' '.join(str(e).split())[:200]}); treating it as absent")
     decision = paired_bootstrap(
-        gate.metric, lambda p, t: task.metric(gate.metric, p, t), challenger, champion, y,
-        gate.higher_is_better, gate.min_improvement, gate.confidence, gate.bootstrap_samples, gate.seed,
+        gate.metric, lambda p, t: task.metric(gate.metric, p, t), challenger, champion, truth,
+        gate.higher_is_better, gate.min_improvement, gate.confidence, gate.bootstrap_samples, gate.seed, task.strata(data),
     )
 
     tags = {f"test_{k}": str(v) for k, v in test_metrics.items()}

@@ -49,9 +49,8 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     data = prepared_data.load(cfg.paths.prepared)
     pl.seed_everything(cfg.seed, workers=True)
     tensors = {s: tuple(torch.from_numpy(a) for a in data.arrays(s)) for s in ("train", "val")}
-    num_classes = len(data.meta["classes"])
-    net_config = {**OmegaConf.to_container(cfg.model.net, resolve=True), "in_shape": data.meta["in_shape"], "num_classes": num_classes}
-    model = instantiate(cfg.model, net=net_config, num_classes=num_classes)
+    net_config = {**OmegaConf.to_container(cfg.model.net, resolve=True), **data.meta["net"]}  # shapes come from the data
+    model = instantiate(cfg.model, net=net_config, **data.meta["module"])
     if cfg.train.compile:
         model.net = torch.compile(model.net)
     datamodule = InMemoryDataModule(tensors["train"], tensors["val"], cfg.train.batch_size, cfg.train.eval_batch_size, cfg.seed)

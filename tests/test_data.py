@@ -48,9 +48,9 @@ def test_image_validation_rejects_out_of_range_pixels():
 
 def test_split_is_deterministic_stratified_and_disjoint():
     labels = np.array([0] * 900 + [1] * 100)
-    a = random_split(labels, 0.15, 0.15, seed=1, stratify=True)
-    b = random_split(labels, 0.15, 0.15, seed=1, stratify=True)
-    c = random_split(labels, 0.15, 0.15, seed=2, stratify=True)
+    a = random_split(len(labels), 0.15, 0.15, seed=1, strata=labels)
+    b = random_split(len(labels), 0.15, 0.15, seed=1, strata=labels)
+    c = random_split(len(labels), 0.15, 0.15, seed=2, strata=labels)
     assert all(np.array_equal(a[k], b[k]) for k in a)
     assert not np.array_equal(a["test"], c["test"])
     assert sorted(np.concatenate(list(a.values())).tolist()) == list(range(1000))
@@ -61,7 +61,7 @@ def test_split_is_deterministic_stratified_and_disjoint():
 
 def test_split_rejects_bad_fractions():
     with pytest.raises(UserError, match="config key 'split'"):
-        random_split(np.zeros(10), 0.6, 0.5, seed=0, stratify=False)
+        random_split(10, 0.6, 0.5, seed=0)
 
 
 def test_tabular_preprocessing_uses_train_statistics_only():
@@ -69,7 +69,7 @@ def test_tabular_preprocessing_uses_train_statistics_only():
     pre = TabularPreprocessor.fit(train, ["a"], ["c"], ["no", "yes"])
     assert pre.numeric["a"] == pytest.approx([2.0, np.std([0, 2, 4])])
     other = pd.DataFrame({"a": [100.0], "c": ["v"]})
-    x = from_state(pre.state()).transform(other)  # round-trips through JSON state
+    x = from_state(pre.to_state()).transform(other)  # round-trips through JSON state
     assert x.dtype == np.float32 and x.shape == (1, 3)
     assert x[0].tolist() == pytest.approx([(100 - 2) / np.std([0, 2, 4]), 0.0, 1.0])
 

@@ -28,9 +28,10 @@ def test_prepare_writes_splits_and_fitted_preprocessing(tiny, tmp_path):
     assert sizes == {"train": 280, "val": 60, "test": 60}
     out = tmp_path / "data" / "tiny"
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["in_shape"] == [5] and meta["classes"] == ["neg", "pos"]
+    assert meta["net"] == {"in_shape": [5], "num_classes": 2} and meta["module"] == {"num_classes": 2}
+    assert json.loads((out / "preprocess.json").read_text())["classes"] == ["neg", "pos"]
     with np.load(out / "train.npz") as f:
-        assert f["x"].shape == (280, 5) and f["x"].dtype == np.float32
+        assert f["x"].shape == (280, 5) and f["x"].dtype == np.float32 and f["y"].dtype == np.int64
         assert abs(f["x"][:, 0].mean()) < 1e-5  # standardised with train statistics
     raw = pd.read_parquet(out / "test_raw.parquet")
     assert list(raw.columns) == ["x1", "x2", "kind"] and len(raw) == 60
@@ -81,7 +82,7 @@ def test_train_evaluate_register_track_everything_in_one_run(tiny, tmp_path):
     assert run.data.metrics["test_pr_auc"] == metrics["model"]["pr_auc"]
     assert run.data.metrics["baseline_test_pr_auc"] == metrics["baseline"]["pr_auc"]
     plots = {a.path for a in client.list_artifacts(run.info.run_id, "plots")}
-    assert {"plots/roc.png", "plots/pr.png", "plots/confusion.png", "plots/roc.json"} <= plots
+    assert {"plots/roc.png", "plots/pr.png", "plots/confusion.png"} <= plots
 
     record = register.run(cfg)
     assert record["promoted"] and record["version"] == 1 and record["champion_version"] == 1

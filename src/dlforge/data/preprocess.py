@@ -6,8 +6,8 @@ transformed exactly as the training rows were.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,10 +17,46 @@ from dlforge.data import validate
 from dlforge.errors import UserError
 
 
-class TabularPreprocessor:
-    """Standardises numeric columns and one-hot encodes categorical ones."""
+class Preprocessor:
+    """Fitted on train rows at prepare time, stored as JSON, applied again to every served request.
 
-    kind = "tabular"
+    Subclasses give `transform` (raw inputs → model-ready array), `state` (their constructor
+    arguments, JSON-able) and `model_args` (shape arguments for the network and the module).
+    Targets are model-ready as they are unless a subclass scales them.
+    """
+
+    def transform(self, raw: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def state(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def model_args(self) -> dict[str, dict[str, Any]]:
+        """{"net": keyword arguments for the network, "module": for the LightningModule}."""
+        raise NotImplementedError
+
+    def transform_target(self, t: np.ndarray) -> np.ndarray:
+        return t
+
+    def inverse_target(self, y: np.ndarray) -> np.ndarray:
+        return y
+
+    def to_state(self) -> dict[str, Any]:
+        return {"class": f"{type(self).__module__}.{type(self).__qualname__}", **self.state()}
+
+
+class _Classes:
+    """Mixin for preprocessors of classification data: the label list gives the output size."""
+
+    classes: list[Any]
+
+    def transform_target(self, t: np.ndarray) -> np.ndarray:
+        return np.asarray(t, dtype=np.int64)
+
+
+class TabularPreprocessor(_Classes, Preprocessor):
+    """Standardises numeric columns and one-hot encodes categorical ones."""
 
     def __init__(self, numeric: dict[str, list[float]], categorical: dict[str, list[Any]], classes: list[Any]):
         self.numeric = numeric  # column -> [mean, std] from train
@@ -38,8 +74,9 @@ class TabularPreprocessor:
         return [*self.numeric, *self.categorical]
 
     @property
-    def in_shape(self) -> list[int]:
-        return [len(self.numeric) + sum(len(v) for v in self.categorical.values())]
+    def model_args(self) -> dict[str, dict[str, Any]]:
+        width = len(self.numeric) + sum(len(v) for v in self.categorical.values())
+        return {"net": {"in_shape": [width], "num_classes": len(self.classes)}, "module": {"num_classes": len(self.classes)}}
 
     def transform(self, raw: Any) -> np.ndarray:
         df = raw if isinstance(raw, pd.DataFrame) else pd.DataFrame(raw)
@@ -57,20 +94,12 @@ class TabularPreprocessor:
             parts.append((values.to_numpy()[:, None] == np.array(cats)[None, :]).astype(np.float64))
         return np.concatenate(parts, axis=1).astype(np.float32)
 
-    def read_raw(self, path: Path) -> pd.DataFrame:
-        return pd.read_parquet(path.with_suffix(".parquet"))
-
-    def write_raw(self, path: Path, raw: pd.DataFrame) -> None:
-        raw[self.columns].reset_index(drop=True).to_parquet(path.with_suffix(".parquet"))
-
     def state(self) -> dict[str, Any]:
-        return {"kind": self.kind, "numeric": self.numeric, "categorical": self.categorical, "classes": self.classes}
+        return {"numeric": self.numeric, "categorical": self.categorical, "classes": self.classes}
 
 
-class ImagePreprocessor:
+class ImagePreprocessor(_Classes, Preprocessor):
     """Scales raw pixel arrays (n, H, W) to [0, 1] and standardises them with train statistics."""
-
-    kind = "image"
 
     def __init__(self, shape: list[int], max_value: float, mean: float, std: float, classes: list[Any]):
         self.shape, self.max_value, self.mean, self.std, self.classes = list(shape), max_value, mean, std, classes
@@ -81,8 +110,8 @@ class ImagePreprocessor:
         return cls(shape, max_value, float(scaled.mean()), float(scaled.std()) or 1.0, classes)
 
     @property
-    def in_shape(self) -> list[int]:
-        return [1, *self.shape]
+    def model_args(self) -> dict[str, dict[str, Any]]:
+        return {"net": {"in_shape": [1, *self.shape], "num_classes": len(self.classes)}, "module": {"num_classes": len(self.classes)}}
 
     def transform(self, raw: Any) -> np.ndarray:
         x = np.asarray(raw.to_numpy() if isinstance(raw, pd.DataFrame) else raw, dtype=np.float64)
@@ -98,20 +127,12 @@ class ImagePreprocessor:
             raise UserError(f"input: image {bad}: pixel values must lie in [0, {self.max_value}]")
         return ((x / self.max_value - self.mean) / self.std).astype(np.float32)[:, None]
 
-    def read_raw(self, path: Path) -> np.ndarray:
-        return np.load(path.with_suffix(".npy"))
-
-    def write_raw(self, path: Path, raw: np.ndarray) -> None:
-        np.save(path.with_suffix(".npy"), raw)
-
     def state(self) -> dict[str, Any]:
-        return {"kind": self.kind, "shape": self.shape, "max_value": self.max_value, "mean": self.mean, "std": self.std, "classes": self.classes}
+        return {"shape": self.shape, "max_value": self.max_value, "mean": self.mean, "std": self.std, "classes": self.classes}
 
 
-KINDS = {p.kind: p for p in (TabularPreprocessor, ImagePreprocessor)}
-
-
-def from_state(state: dict[str, Any]) -> TabularPreprocessor | ImagePreprocessor:
-    """Rebuild a fitted preprocessor from its JSON state."""
+def from_state(state: dict[str, Any]) -> Preprocessor:
+    """Rebuild a fitted preprocessor from its JSON state (`class` names it, the rest are its arguments)."""
     state = dict(state)
-    return KINDS[state.pop("kind")](**state)
+    module, _, name = state.pop("class").rpartition(".")
+    return getattr(importlib.import_module(module), name)(**state)

@@ -1,7 +1,14 @@
-"""Data specs: what the raw columns of a use case mean. A spec is a `_target_` in conf/data/.
+"""Data specs: what the raw rows of a use case mean. A spec is a `_target_` in conf/data/.
 
-A spec validates raw rows, gives the labels to stratify on, turns rows into the raw model input
-(a DataFrame of feature columns, or an array of images) and fits the preprocessor on train rows.
+The prepare stage drives every spec the same way (pipelines/prepare.py):
+
+    df = spec.load(); spec.validate(df)
+    idx = spec.split(df, val, test, seed)       # row positions per split: random, stratified, by time, ...
+    pre = spec.fit(df, idx["train"])            # preprocessing fitted on train rows only
+    raw, t = spec.examples(df, idx[split])      # raw model inputs (as served) and natural-unit targets
+    extras = spec.extras(df, idx, pre)          # other arrays fitted at prepare time (optional)
+
+so a new kind of data is a new spec class, never a new stage.
 """
 
 from __future__ import annotations
@@ -13,19 +20,47 @@ import numpy as np
 import pandas as pd
 
 from dlforge.data import validate
-from dlforge.data.preprocess import ImagePreprocessor, TabularPreprocessor
+from dlforge.data.preprocess import ImagePreprocessor, Preprocessor, TabularPreprocessor
+from dlforge.data.split import random_split
 
 
-class _Classification:
-    """Shared by specs whose target is one of a fixed list of classes."""
+class Spec:
+    """Defaults shared by every spec: load from `source`, random split, no extras."""
 
-    stratify = True
-
-    def __init__(self, source: Callable[[], pd.DataFrame], target: str, classes: list[Any], name: str = "data"):
-        self.source, self.target, self.classes, self.name = source, target, list(classes), name
+    def __init__(self, source: Callable[[], pd.DataFrame], name: str = "data"):
+        self.source, self.name = source, name
 
     def load(self) -> pd.DataFrame:
         return self.source()
+
+    def validate(self, df: pd.DataFrame) -> None:
+        """Raise UserError naming the column and the first bad row."""
+
+    def strata(self, df: pd.DataFrame) -> np.ndarray | None:
+        """Labels to stratify the random split on, or None."""
+        return None
+
+    def split(self, df: pd.DataFrame, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
+        return random_split(len(df), val, test, seed, self.strata(df))
+
+    def fit(self, df: pd.DataFrame, train: np.ndarray) -> Preprocessor:
+        raise NotImplementedError
+
+    def examples(self, df: pd.DataFrame, idx: np.ndarray) -> tuple[Any, np.ndarray]:
+        raise NotImplementedError
+
+    def extras(self, df: pd.DataFrame, idx: dict[str, np.ndarray], pre: Preprocessor) -> dict[str, np.ndarray]:
+        return {}
+
+
+class _Classification(Spec):
+    """Shared by specs whose target is one of a fixed list of classes."""
+
+    feature_columns: list[str]
+
+    def __init__(self, source: Callable[[], pd.DataFrame], target: str, classes: list[Any], name: str = "data"):
+        super().__init__(source, name)
+        self.target, self.classes = target, list(classes)
 
     def validate(self, df: pd.DataFrame) -> None:
         validate.require_columns(df, [self.target, *self.feature_columns], self.name)
@@ -35,7 +70,15 @@ class _Classification:
     def labels(self, df: pd.DataFrame) -> np.ndarray:
         return df[self.target].map({c: i for i, c in enumerate(self.classes)}).to_numpy(np.int64)
 
-    feature_columns: list[str]
+    def strata(self, df: pd.DataFrame) -> np.ndarray:
+        return self.labels(df)
+
+    def raw(self, df: pd.DataFrame) -> Any:
+        raise NotImplementedError
+
+    def examples(self, df: pd.DataFrame, idx: np.ndarray) -> tuple[Any, np.ndarray]:
+        rows = df.iloc[idx]
+        return self.raw(rows), self.labels(rows)
 
 
 class TabularClassification(_Classification):
@@ -56,8 +99,8 @@ class TabularClassification(_Classification):
         out[self.categorical] = out[self.categorical].astype(str)
         return out.reset_index(drop=True)
 
-    def fit(self, train: pd.DataFrame) -> TabularPreprocessor:
-        return TabularPreprocessor.fit(train, self.numeric, self.categorical, self.classes)
+    def fit(self, df: pd.DataFrame, train: np.ndarray) -> TabularPreprocessor:
+        return TabularPreprocessor.fit(df.iloc[train], self.numeric, self.categorical, self.classes)
 
 
 class ImageClassification(_Classification):
@@ -75,5 +118,5 @@ class ImageClassification(_Classification):
     def raw(self, df: pd.DataFrame) -> np.ndarray:
         return df[self.feature_columns].to_numpy(np.float32).reshape(-1, *self.shape)
 
-    def fit(self, train: pd.DataFrame) -> ImagePreprocessor:
-        return ImagePreprocessor.fit(self.raw(train), self.shape, self.max_value, self.classes)
+    def fit(self, df: pd.DataFrame, train: np.ndarray) -> ImagePreprocessor:
+        return ImagePreprocessor.fit(self.raw(df.iloc[train]), self.shape, self.max_value, self.classes)

@@ -1,4 +1,4 @@
-"""Deterministic train/val/test splits of row indices."""
+"""Deterministic train/val/test splits of row positions."""
 
 from __future__ import annotations
 
@@ -8,14 +8,24 @@ from sklearn.model_selection import train_test_split
 from dlforge.errors import UserError
 
 
-def random_split(labels: np.ndarray, val: float, test: float, seed: int, stratify: bool) -> dict[str, np.ndarray]:
-    """Row indices for train/val/test; stratified on `labels` when asked, same seed → same split."""
+def check_fractions(val: float, test: float) -> None:
     if not (0 < val < 1 and 0 < test < 1 and val + test < 1):
         raise UserError(f"config key 'split': val={val} and test={test} must be in (0, 1) and sum below 1")
-    idx = np.arange(len(labels))
-    strat = labels if stratify else None
-    n_test, n_val = round(test * len(idx)), round(val * len(idx))  # exact counts: no float rounding drift
-    rest, test_idx = train_test_split(idx, test_size=n_test, random_state=seed, stratify=strat)
-    strat_rest = labels[rest] if stratify else None
-    train_idx, val_idx = train_test_split(rest, test_size=n_val, random_state=seed, stratify=strat_rest)
+
+
+def random_split(n: int, val: float, test: float, seed: int, strata: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Row positions for train/val/test; stratified on `strata` when given, same seed → same split."""
+    check_fractions(val, test)
+    idx = np.arange(n)
+    n_test, n_val = round(test * n), round(val * n)  # exact counts: no float rounding drift
+    rest, test_idx = train_test_split(idx, test_size=n_test, random_state=seed, stratify=strata)
+    train_idx, val_idx = train_test_split(rest, test_size=n_val, random_state=seed, stratify=None if strata is None else strata[rest])
     return {"train": np.sort(train_idx), "val": np.sort(val_idx), "test": np.sort(test_idx)}
+
+
+def chronological_split(n: int, val: float, test: float) -> dict[str, np.ndarray]:
+    """The first rows train, the next validate, the last test: no shuffling across time."""
+    check_fractions(val, test)
+    n_test, n_val = round(test * n), round(val * n)
+    cut_val, cut_test = n - n_test - n_val, n - n_test
+    return {"train": np.arange(cut_val), "val": np.arange(cut_val, cut_test), "test": np.arange(cut_test, n)}

@@ -16,7 +16,7 @@ import numpy as np
 
 from dlforge.errors import UserError
 
-Score = Callable[[np.ndarray, np.ndarray], float]  # (class probabilities, labels) -> metric
+Score = Callable[[np.ndarray, np.ndarray], float]  # (predictions, reference) -> metric
 
 
 @dataclass
@@ -66,11 +66,13 @@ def paired_bootstrap(
     confidence: float = 0.95,
     samples: int = 1000,
     seed: int = 0,
+    strata: np.ndarray | None = None,
 ) -> Decision:
-    """Gate on the bootstrap interval of the gain; `challenger`/`champion` are probabilities on rows `y`.
+    """Gate on the bootstrap interval of the gain; `challenger`/`champion` are predictions for rows `y`.
 
-    Resampling is stratified by label so every resample keeps the test split's class counts (a
-    resample without positives has no PR-AUC); the same row indices serve both models (paired).
+    With `strata` (class labels) resampling is stratified, so every resample keeps the test split's
+    class counts (a resample without positives has no PR-AUC); the same row indices serve both
+    models (paired).
     """
     check_settings(confidence, samples)
     new = score(challenger, y)
@@ -81,7 +83,7 @@ def paired_bootstrap(
         return point
     sign = 1.0 if higher_is_better else -1.0
     rng = np.random.default_rng(seed)
-    groups = [np.flatnonzero(y == c) for c in np.unique(y)]
+    groups = [np.arange(len(y))] if strata is None else [np.flatnonzero(strata == c) for c in np.unique(strata)]
     gains = np.empty(samples)
     for b in range(samples):
         idx = np.concatenate([g[rng.integers(0, len(g), len(g))] for g in groups])

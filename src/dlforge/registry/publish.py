@@ -24,16 +24,20 @@ def _requirements() -> list[str]:
     return [f"{name}=={md.version(name).split('+')[0]}" for name in _REQUIREMENTS]
 
 
-def log_model(run_id: str, net_path: Path, prepared: Prepared, task_target: str, workdir: Path) -> str:
-    """Log preprocessing + network as one pyfunc model in run `run_id`; return its model URI."""
+def log_model(run_id: str, net_path: Path, prepared: Prepared, task_target: str, requests: Any, workdir: Path) -> str:
+    """Log preprocessing + network as one pyfunc model in run `run_id`; return its model URI.
+
+    The first `requests` (raw test inputs) are the input example and give the signature, unless the
+    task class defines its own `signature(example, output)` (several kinds of request).
+    """
     write_json(workdir / "task.json", {"_target_": task_target})
     artifacts = {"net": str(net_path), "preprocess": str(prepared.path / "preprocess.json"), "task": str(workdir / "task.json")}
     local = pyfunc.DlforgeModel()
     local.load_context(mlflow.pyfunc.PythonModelContext(artifacts=artifacts, model_config={}))
-    example = prepared.raw_test()[:5]
+    example = requests[:5]
     with warnings.catch_warnings():  # integer labels: MLflow's hint about missing values does not apply
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column")
-        signature = infer_signature(example, local.predict(None, example))
+        signature = getattr(local.task, "signature", infer_signature)(example, local.predict(None, example))
     with mlflow.start_run(run_id=run_id):
         info = mlflow.pyfunc.log_model(
             name="model",

@@ -1,8 +1,8 @@
-"""A pyfunc that takes raw inputs (feature columns, pixel arrays) and applies the fitted preprocessing.
+"""A pyfunc that takes raw inputs (feature columns, pixel arrays, texts, ids, seeds) and answers them.
 
 Artifacts: `net` (dlforge.models.checkpoint file), `preprocess` (fitted preprocessor JSON) and
-`task` (a JSON naming the task class that formats outputs). Bad requests raise MlflowException with
-INVALID_PARAMETER_VALUE, which the scoring server answers with HTTP 400.
+`task` (a JSON naming the task class whose `serve` turns requests into outputs). Bad requests raise
+MlflowException with INVALID_PARAMETER_VALUE, which the scoring server answers with HTTP 400.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from typing import Any
 
 import mlflow.models
 import mlflow.pyfunc
-import numpy as np
-import torch
 from hydra.utils import get_class
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
@@ -24,7 +22,6 @@ from dlforge.models.checkpoint import load_net
 
 
 class DlforgeModel(mlflow.pyfunc.PythonModel):
-    batch_size = 4096
     _skip_type_hint_validation = True  # the signature comes from a real input example, not type hints
 
     def load_context(self, context: Any) -> None:
@@ -34,12 +31,9 @@ class DlforgeModel(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input, params=None):
         try:
-            x = torch.from_numpy(self.pre.transform(model_input))
+            return self.task.serve(self.net, self.pre, model_input)
         except UserError as e:
             raise MlflowException(str(e), error_code=INVALID_PARAMETER_VALUE) from e
-        with torch.inference_mode():
-            probs = np.concatenate([self.net(b).softmax(-1).double().numpy() for b in x.split(self.batch_size)])
-        return self.task.format_output(probs, self.pre.classes)
 
 
 # Models-from-code: MLflow logs this file and runs it at load time instead of unpickling an object.

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 from torchmetrics.functional import classification as F
 
-from dlforge.io import write_json
+from dlforge.data.prepared import Prepared
+from dlforge.data.preprocess import Preprocessor
+from dlforge.tasks.base import Task, forward
 
 # Binary tasks score the positive (last) class's probability; multiclass ones the full matrix.
 _METRICS: dict[int, dict[str, Any]] = {
@@ -27,7 +29,7 @@ _METRICS: dict[int, dict[str, Any]] = {
 }
 
 
-class Classification:
+class Classification(Task):
     """Scores class-probability matrices (n, k) against integer labels."""
 
     def __init__(self, baseline: Any, curve_points: int = 200):
@@ -35,11 +37,7 @@ class Classification:
         self.curve_points = curve_points
 
     def metrics(self, probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
-        return {name: self.metric(name, probs, y) for name in self.metric_names(np.shape(probs)[1])}
-
-    @staticmethod
-    def metric_names(num_classes: int) -> list[str]:
-        return [*_METRICS[min(num_classes, 3)], "log_loss"]
+        return {name: self.metric(name, probs, y) for name in [*_METRICS[min(np.shape(probs)[1], 3)], "log_loss"]}
 
     def metric(self, name: str, probs: np.ndarray, y: np.ndarray) -> float:
         """One metric alone: the registry gate recomputes it on a thousand bootstrap resamples."""
@@ -52,27 +50,31 @@ class Classification:
             v = _METRICS[3][name](p, t, p.shape[1])
         return round(float(v), 6)
 
-    def fit_baseline(self, x: np.ndarray, y: np.ndarray) -> Any:
-        """Fit the classical baseline on the training split (features flattened)."""
-        return self.baseline.fit(x.reshape(len(x), -1), y)
+    def strata(self, data: Prepared) -> np.ndarray:
+        return self.reference(data)
 
-    def baseline_probs(self, fitted: Any, x: np.ndarray) -> np.ndarray:
-        return fitted.predict_proba(x.reshape(len(x), -1))
+    @staticmethod
+    def predict(net: torch.nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
+        return torch.from_numpy(forward(net, pre.transform(raw))).softmax(-1).numpy()
 
-    def plots(self, results: dict[str, np.ndarray], y: np.ndarray, classes: list[Any], out: Path) -> None:
-        """Write DVC plot data (JSON rows) and matplotlib PNGs of the model (and baseline) curves."""
+    def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
+        """The classical baseline fitted on the model-ready training features (flattened)."""
+        (x, y), (x_test, _) = data.arrays("train"), data.arrays("test")
+        fitted = self.baseline.fit(x.reshape(len(x), -1), y)
+        return {"baseline": fitted.predict_proba(x_test.reshape(len(x_test), -1))}
+
+    def plots(self, results: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
+        """Matplotlib PNGs of the confusion matrix and the model's (and baselines') ROC and PR curves."""
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
+        y, classes = self.reference(data), data.preprocessor().classes
         t = torch.as_tensor(y)
         curves = {name: self._curves(torch.as_tensor(p, dtype=torch.float32), t) for name, p in results.items()}
-        model_probs = results["model"]
-        pred = model_probs.argmax(1)
-        write_json(out / "confusion.json", [{"actual": str(classes[a]), "predicted": str(classes[b])} for a, b in zip(y, pred)])
+        pred = results["model"].argmax(1)
         for kind, (xlabel, ylabel) in {"roc": ("fpr", "tpr"), "pr": ("recall", "precision")}.items():
-            write_json(out / f"{kind}.json", [{xlabel: a, ylabel: b} for a, b in curves["model"][kind]])
             fig, ax = plt.subplots(figsize=(5, 4))
             for name, c in curves.items():
                 xs, ys = zip(*c[kind])
@@ -106,16 +108,16 @@ class Classification:
         return [(round(float(a[i]), 5), round(float(b[i]), 5)) for i in keep]
 
     @staticmethod
-    def format_output(probs: np.ndarray, classes: list[Any]) -> Any:
+    def format_output(probs: np.ndarray, pre: Preprocessor) -> Any:
         """What a served model returns: the predicted label and one probability column per class."""
         import pandas as pd
 
-        out = pd.DataFrame({"label": np.asarray(classes, dtype=object)[probs.argmax(1)]})
-        for i, c in enumerate(classes):
+        out = pd.DataFrame({"label": np.asarray(pre.classes, dtype=object)[probs.argmax(1)]})
+        for i, c in enumerate(pre.classes):
             out[f"proba_{c}"] = probs[:, i]
         return out
 
     @staticmethod
-    def probs_from_output(output: Any, classes: list[Any]) -> np.ndarray:
+    def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
         """The class-probability matrix back out of a served model's output (for the gate)."""
-        return output[[f"proba_{c}" for c in classes]].to_numpy(np.float64)
+        return output[[f"proba_{c}" for c in pre.classes]].to_numpy(np.float64)

@@ -1,1 +1,1 @@
-"""Plain torch networks. Each takes `in_shape` (from the prepared data) and `num_classes`."""
+"""Plain torch networks. Shape arguments (in_shape, num_classes, vocab_size, ...) come from the prepared data (meta.json "net")."""

@@ -1,0 +1,77 @@
+"""The contract between a family of use cases and the evaluate/register stages and the served model.
+
+Serving side (static: the served model has the network and the preprocessor, not the config):
+    predict(net, pre, raw)          raw inputs → predictions in natural units (probabilities, values, images)
+    format_output(pred, pre)        predictions → what the served model returns
+    pred_from_output(output, pre)   and back (the gate scores registered models through their pyfunc)
+    serve(net, pre, raw)            what the pyfunc's predict calls (override for several request kinds)
+
+Stage side (an instance built from conf/task/):
+    serving_input(data)             the raw test requests both evaluate and the gate score
+    reference(data)                 what predictions are compared with (natural-unit test targets)
+    baselines(data)                 classical methods fitted on train, predicting the same test requests
+    metric(name, pred, ref)         one metric (the gate recomputes it on bootstrap resamples)
+    metric_names                    every metric evaluate reports
+    strata(data)                    labels to stratify the gate's bootstrap on, or None
+    plots(preds, data, out)         PNGs (DVC image plots and MLflow artifacts)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from dlforge.data.prepared import Prepared
+from dlforge.data.preprocess import Preprocessor
+
+
+def forward(net: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    """The network's raw outputs for model-ready `x`, in batches, without gradients."""
+    t = torch.from_numpy(np.ascontiguousarray(x))
+    with torch.inference_mode():
+        return np.concatenate([net(b).double().numpy() for b in t.split(batch_size)]) if len(t) else np.zeros((0,))
+
+
+class Task:
+    metric_names: list[str] = []
+
+    @staticmethod
+    def predict(net: nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    @staticmethod
+    def format_output(pred: np.ndarray, pre: Preprocessor) -> Any:
+        return pred
+
+    @staticmethod
+    def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
+        return np.asarray(output)
+
+    @classmethod
+    def serve(cls, net: nn.Module, pre: Preprocessor, raw: Any) -> Any:
+        return cls.format_output(cls.predict(net, pre, raw), pre)
+
+    def serving_input(self, data: Prepared) -> Any:
+        return data.raw("test")
+
+    def reference(self, data: Prepared) -> np.ndarray:
+        return data.targets("test")
+
+    def strata(self, data: Prepared) -> np.ndarray | None:
+        return None
+
+    def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def metric(self, name: str, pred: np.ndarray, ref: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def metrics(self, pred: np.ndarray, ref: np.ndarray) -> dict[str, float]:
+        return {name: self.metric(name, pred, ref) for name in self.metric_names}
+
+    def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
+        raise NotImplementedError
