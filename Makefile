@@ -19,8 +19,8 @@ $(BIN)/.installed: pyproject.toml requirements/lock.txt
 pipeline: $(BIN)/.installed ## prepare → train → evaluate → register every use case (dvc repro)
 	dvc repro
 
-results: pipeline ## the README's results table (model vs baseline on each gate metric)
-	python -m pipelines.results
+results: pipeline ## rewrite the README's results table (model vs baselines on each gate metric)
+	python -m pipelines.results --write README.md
 
 test: $(BIN)/.installed ## the whole test suite (unit + end-to-end)
 	python -m pytest

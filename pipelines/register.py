@@ -77,7 +77,7 @@ def run(cfg: DictConfig) -> dict:
     if decision.promoted:
         aliases.move(client, name, "champion", int(version.version), "gate", decision.reason)
     champion_version = int(version.version) if decision.promoted else int(current.version)
-    record = {"model_name": name, "version": int(version.version), "champion_version": champion_version, "metric": gate.metric, **decision.figures()}
+    record = {"model_name": name, "version": int(version.version), "champion_version": champion_version, "metric": gate.metric, "higher_is_better": gate.higher_is_better, **decision.figures()}
     write_json(reports / "registry.json", record)  # DVC metrics: numbers and booleans (plus names)
     client.log_dict(run_id, {**record, "reason": decision.reason, "config": OmegaConf.to_container(cfg.register, resolve=True)}, "registry.json")
     print(f"registered {name} v{version.version}: {decision.reason} → champion is v{champion_version}")

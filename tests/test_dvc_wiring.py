@@ -31,5 +31,6 @@ def test_experiment_lists_every_section_dvc_tracks(use_case):
     assert TRACKED_SECTIONS <= experiment.keys()
 
 
-def test_every_experiment_is_in_the_pipeline():
-    assert {p.stem for p in (CONF / "experiment").glob("*.yaml")} == set(USE_CASES)
+def test_every_built_in_experiment_is_in_the_pipeline():
+    """Bring-your-own examples (byo_*) run on the user's file, so `make pipeline` leaves them out."""
+    assert {p.stem for p in (CONF / "experiment").glob("*.yaml") if not p.stem.startswith("byo_")} == set(USE_CASES)
