@@ -1,0 +1,83 @@
+"""Regression: MAE, RMSE and R² (torchmetrics) in natural units, a linear baseline, scatter/residual plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torchmetrics.functional import regression as F
+
+from dlforge.data.prepared import Prepared
+from dlforge.data.preprocess import Preprocessor
+from dlforge.tasks.base import Task, forward
+
+_METRICS = {
+    "mae": F.mean_absolute_error,
+    "rmse": lambda p, t: F.mean_squared_error(p, t, squared=False),
+    "r2": F.r2_score,
+}
+
+
+class Regression(Task):
+    """Scores one predicted value per row against the natural-unit target."""
+
+    metric_names = list(_METRICS)
+
+    def __init__(self, baseline: Any, plot_points: int = 2000):
+        self.baseline = baseline  # an sklearn regressor (instantiated from config)
+        self.plot_points = plot_points
+
+    def metric(self, name: str, pred: np.ndarray, ref: np.ndarray) -> float:
+        """One metric alone: the registry gate recomputes it on a thousand bootstrap resamples."""
+        p, t = torch.tensor(pred, dtype=torch.float64), torch.tensor(ref, dtype=torch.float64)  # copies: served outputs may be read-only
+        return round(float(_METRICS[name](p, t)), 6)
+
+    @staticmethod
+    def predict(net: torch.nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
+        """Raw rows → the network's scaled outputs → values in the target's own units."""
+        return pre.inverse_target(forward(net, pre.transform(raw)).reshape(-1))
+
+    @staticmethod
+    def format_output(pred: np.ndarray, pre: Preprocessor) -> pd.DataFrame:
+        return pd.DataFrame({"prediction": pred})
+
+    @staticmethod
+    def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
+        return output["prediction"].to_numpy(np.float64)
+
+    def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
+        """The classical baseline fitted on the same model-ready train features and scaled target."""
+        (x, y), (x_test, _) = data.arrays("train"), data.arrays("test")
+        fitted = self.baseline.fit(x.reshape(len(x), -1), y)
+        return {"baseline": data.preprocessor().inverse_target(fitted.predict(x_test.reshape(len(x_test), -1)))}
+
+    def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
+        """Matplotlib PNGs: predicted vs actual (every predictor) and the model's residual histogram."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        actual = self.reference(data)
+        keep = np.unique(np.linspace(0, len(actual) - 1, min(len(actual), self.plot_points)).astype(int))
+        fig, ax = plt.subplots(figsize=(5, 5))
+        for name, p in preds.items():
+            ax.scatter(actual[keep], p[keep], s=8, alpha=0.6, label=name)
+        lo, hi = float(actual.min()), float(actual.max())
+        ax.plot([lo, hi], [lo, hi], color="grey", linewidth=1, label="perfect")
+        ax.set(xlabel="actual", ylabel="predicted", title="Predicted vs actual (test)")
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / "predicted_vs_actual.png", dpi=100)
+        plt.close(fig)
+
+        fig, ax = plt.subplots(figsize=(5, 4))
+        ax.hist(actual - preds["model"], bins=30, color="tab:blue")
+        ax.axvline(0.0, color="grey", linewidth=1)
+        ax.set(xlabel="actual - predicted", ylabel="rows", title="Model residuals (test)")
+        fig.tight_layout()
+        fig.savefig(out / "residuals.png", dpi=100)
+        plt.close(fig)
