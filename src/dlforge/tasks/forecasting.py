@@ -1,0 +1,105 @@
+"""Forecasting: MAE, RMSE (torchmetrics) and MASE; naive, seasonal-naive and linear AR baselines.
+
+Every method forecasts the same test targets (dlforge.data.timeseries): the value `horizon` steps
+after each test window. MASE divides the MAE by the in-sample MAE of the `mase_period`-step naive
+forecast on the training span, so MASE < 1 beats that naive forecast on the data it was fitted on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torchmetrics.functional import mean_absolute_error, mean_squared_error
+
+from dlforge.data.prepared import Prepared
+from dlforge.data.preprocess import Preprocessor
+from dlforge.errors import UserError
+from dlforge.tasks.base import Task, forward
+
+
+def naive_scale(series: np.ndarray, train_positions: np.ndarray, period: int) -> float:
+    """In-sample MAE of the `period`-step naive forecast over the training span (MASE's denominator)."""
+    span = series[: train_positions.max() + 1]
+    if not 0 < period < len(span):
+        raise UserError(f"config key 'task.mase_period': expected 1 to {len(span) - 1} (the training span), got {period}")
+    return float(np.abs(span[period:] - span[:-period]).mean()) or 1.0
+
+
+class Forecasting(Task):
+    """Point forecasts in natural units against the test targets; lower is better for every metric."""
+
+    metric_names = ["mae", "rmse", "mase"]
+
+    def __init__(self, ar_model: Any, ar_lags: int, season: int, mase_period: int = 1, zoom: int = 120):
+        self.ar_model = ar_model  # an sklearn regressor (from config) fitted on the last `ar_lags` values
+        self.ar_lags, self.season, self.mase_period, self.zoom = ar_lags, season, mase_period, zoom
+        self.scale: float | None = None  # MASE denominator, bound to the data by `reference`
+
+    @staticmethod
+    def predict(net: torch.nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
+        return pre.inverse_target(forward(net, pre.transform(raw)).reshape(-1))
+
+    @staticmethod
+    def format_output(pred: np.ndarray, pre: Preprocessor) -> pd.DataFrame:
+        return pd.DataFrame({"forecast": pred})
+
+    @staticmethod
+    def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
+        return output["forecast"].to_numpy(np.float64)
+
+    def reference(self, data: Prepared) -> np.ndarray:
+        """The test targets; also fixes the MASE scale from this data's training span."""
+        extras = data.extras()
+        self.scale = naive_scale(extras["series"], extras["train_positions"], self.mase_period)
+        return data.targets("test")
+
+    def metric(self, name: str, pred: np.ndarray, ref: np.ndarray) -> float:
+        p, t = torch.as_tensor(pred, dtype=torch.float64), torch.as_tensor(ref, dtype=torch.float64)
+        if name == "mae":
+            v = mean_absolute_error(p, t)
+        elif name == "rmse":
+            v = mean_squared_error(p, t, squared=False)
+        elif name == "mase":
+            if self.scale is None:
+                raise RuntimeError("Forecasting.reference(data) sets the MASE scale; call it first")
+            v = mean_absolute_error(p, t) / self.scale
+        else:
+            raise UserError(f"forecasting has no metric '{name}' (has: {', '.join(self.metric_names)})")
+        return round(float(v), 6)
+
+    def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
+        """Naive (last observed value), seasonal naive (one season earlier) and a linear AR on the last lags."""
+        extras, horizon = data.extras(), data.preprocessor().horizon
+        series, test = extras["series"], extras["test_positions"]
+        back = self.season * -(-horizon // self.season)  # whole seasons, at least the horizon
+        if test.min() < back:
+            raise UserError(f"config key 'task.season': {self.season} steps before the first test target lie before the series starts")
+        train_raw, test_raw = data.raw("train").to_numpy(), data.raw("test").to_numpy()
+        if not 0 < self.ar_lags <= train_raw.shape[1]:
+            raise UserError(f"config key 'task.ar_lags': expected 1 to data.window={train_raw.shape[1]}, got {self.ar_lags}")
+        ar = self.ar_model.fit(train_raw[:, -self.ar_lags :], data.targets("train"))
+        return {"naive": series[test - horizon], "seasonal_naive": series[test - back], "linear_ar": ar.predict(test_raw[:, -self.ar_lags :])}
+
+    def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
+        """forecast.png: actual vs every forecast over the test span, and over its last `zoom` steps."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        extras = data.extras()
+        times, actual = extras["time"][extras["test_positions"]], data.targets("test")
+        fig, axes = plt.subplots(2, 1, figsize=(10, 7))
+        for ax, start in zip(axes, (0, max(0, len(actual) - self.zoom))):
+            ax.plot(times[start:], actual[start:], color="black", linewidth=2, label="actual")
+            for name, p in preds.items():
+                ax.plot(times[start:], p[start:], linewidth=1, label=name, alpha=0.9 if name == "model" else 0.6)
+            ax.set(xlabel="time", ylabel="value", title=f"Forecast vs actual, test {'span' if start == 0 else f'last {len(actual) - start} steps'}")
+        axes[0].legend(ncols=len(preds) + 1, fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out / "forecast.png", dpi=100)
+        plt.close(fig)
