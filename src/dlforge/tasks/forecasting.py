@@ -51,6 +51,13 @@ class Forecasting(Task):
     def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
         return output["forecast"].to_numpy(np.float64)
 
+    @staticmethod
+    def signature(example: Any, output: Any) -> Any:
+        """A (n, window) float tensor: the served model takes arrays, or DataFrames whose columns are the window in order."""
+        from mlflow.models import infer_signature
+
+        return infer_signature(np.asarray(example, dtype=np.float64), output)
+
     def reference(self, data: Prepared) -> np.ndarray:
         """The test targets; also fixes the MASE scale from this data's training span."""
         extras = data.extras()
