@@ -65,7 +65,7 @@ class Forecasting(Task):
         return data.targets("test")
 
     def metric(self, name: str, pred: np.ndarray, ref: np.ndarray) -> float:
-        p, t = torch.as_tensor(pred, dtype=torch.float64), torch.as_tensor(ref, dtype=torch.float64)
+        p, t = torch.tensor(np.asarray(pred, dtype=np.float64)), torch.tensor(np.asarray(ref, dtype=np.float64))  # copies: inputs may be read-only
         if name == "mae":
             v = mean_absolute_error(p, t)
         elif name == "rmse":
