@@ -58,8 +58,9 @@ class TimeSeriesPreprocessor(Preprocessor):
             raise UserError(f"input: expected {self.window} past values per row (columns {columns[0]} … {columns[-1]}, oldest first), got {df.shape[1]}")
         df = df.set_axis(columns, axis=1).reset_index(drop=True)
         validate.numeric(df, columns, "input")
-        validate.no_missing(df.apply(pd.to_numeric), columns, "input")
-        return df.apply(pd.to_numeric).to_numpy(np.float64)
+        values = df.apply(pd.to_numeric)
+        validate.no_missing(values, columns, "input")
+        return values.to_numpy(np.float64)
 
     def transform(self, raw: Any) -> np.ndarray:
         return ((self.windows(raw) - self.mean) / self.std).astype(np.float32)[..., None]
