@@ -113,3 +113,17 @@ def test_mnist_gan_is_selected_by_config_only(tmp_path):
     assert x.shape == (750, 1, 28, 28) and -1 <= x.min() and x.max() <= 1
     assert gan.net.sample(np.arange(4), y[:4]).shape == (4, 1, 28, 28)
     assert gan.discriminator(torch.from_numpy(x[:4]), torch.from_numpy(y[:4])).shape == (4,)
+
+
+def test_unconditional_generator_ignores_labels():
+    from dlforge.models.gan import GAN
+    from dlforge.models.nets.dcgan import Discriminator, Generator
+
+    gen = Generator([1, 8, 8], 10, latent_dim=8, channels=[16, 8], conditional=False).eval()
+    gan = GAN(gen, lambda **shape: Discriminator(**shape, channels=[8, 16]), torch.optim.Adam)
+    seeds = np.array([3, 3])
+    images = gen.sample(seeds, np.array([0, 9]))
+    assert images.shape == (2, 1, 8, 8) and torch.allclose(images[0], images[1], atol=1e-5)  # the label changes nothing
+    assert gan.discriminator.labels == 0 and gan.discriminator(images, torch.tensor([0, 9])).shape == (2,)
+    with pytest.raises(UserError, match="'model.net.channels': 3 blocks need an image side divisible by 8, got 28"):
+        Generator([1, 28, 28], 10, latent_dim=8, channels=[16, 8, 4])
