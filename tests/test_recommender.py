@@ -97,7 +97,7 @@ def test_movielens_stages_end_to_end(make_cfg, tmp_path):
     user = int(test["user"].iloc[0])
     top = model.predict(pd.DataFrame({"user": [user]}))
     assert list(top["rank"]) == list(range(1, 11)) and top["movie"].nunique() == 10
-    seen = set(np.asarray(pre.items)[np.asarray(pre.seen[pre.user_index(np.array([user]))[0]]) - 1].tolist())
+    seen = set(np.asarray(pre.items)[pre.seen_items(pre.user_index(np.array([user]))[0]) - 1].tolist())
     assert len(seen) > 10 and not seen & set(top["movie"])  # nothing the user rated in train
     assert top["rating"].is_monotonic_decreasing and top["title"].str.len().gt(0).all()
     for bad in (pd.DataFrame({"userId": [user]}), pd.DataFrame({"user": ["abc"]}), pd.DataFrame({"user": [user], "movie": [1.5]})):

@@ -78,7 +78,7 @@ class Recommendation(Task):
         rows = []
         for user, u in zip(users, pre.user_index(users)):
             scores = forward(net, np.stack([np.full(len(items), u), items], 1).astype(np.int64), batch_size=1 << 16)
-            scores[np.asarray(pre.seen[u], dtype=np.int64) - 1] = -np.inf
+            scores[pre.seen_items(u) - 1] = -np.inf
             best = np.argsort(-scores, kind="stable")[:k]
             best = best[np.isfinite(scores[best])]  # a user who rated nearly every movie gets fewer
             rows.append(pd.DataFrame({USER: user, "rank": np.arange(1, len(best) + 1), ITEM: np.asarray(pre.items)[best],
