@@ -166,7 +166,7 @@ class Recommendation(Task):
         fig, ax = plt.subplots(figsize=(5, 4))
         for name, p in preds.items():
             ax.plot(ks, [ranking("hr", _parts(p)[1], ref[:, 0], users, k, self.relevant_from) for k in ks], label=name)
-        ax.set(xlabel="k", ylabel="HR@k", title=f"Hit rate (test movies rated >= {self.relevant_from:g} among sampled negatives)")
+        ax.set(xlabel="k", ylabel="HR@k", xticks=list(ks)[::2], title=f"HR@k: test movies rated >= {self.relevant_from:g} vs negatives")
         ax.legend()
         fig.tight_layout()
         fig.savefig(out / "hit_rate.png", dpi=100)
