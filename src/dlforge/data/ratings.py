@@ -2,7 +2,7 @@
 
 Split (per user, never shuffled across time): each user's ratings are ordered by (time, item);
 the latest round(test · n) go to test, the round(val · n) before them to val, the rest to train
-(at least one rating each). Users with fewer than `min_ratings` ratings stay wholly in train.
+(at least one rating each). Users with fewer than `min_ratings` (and always fewer than 3) ratings stay wholly in train.
 Every test rating of a user is therefore no earlier than that user's train ratings; other users'
 later ratings may still be in train (the usual leave-latest-out protocol, not a global cut-off).
 
