@@ -60,6 +60,8 @@ class TextPreprocessor(_Classes, Preprocessor):
     def texts(self, raw: Any) -> pd.Series:
         """The validated texts of a request: a DataFrame with the text column, or a list/array of strings."""
         if isinstance(raw, pd.DataFrame):
+            if self.column not in raw.columns and list(raw.columns) == [0]:  # a plain list, as MLflow passes it on
+                raw = raw.rename(columns={0: self.column})
             validate.require_columns(raw, [self.column], "input")
             texts = raw[self.column]
         elif isinstance(raw, (str, bytes, dict)) or np.ndim(raw) != 1:

@@ -6,6 +6,8 @@ answers with the label and one probability per class, like every classification 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torchmetrics.functional import classification as F
@@ -35,4 +37,15 @@ class TextClassification(Classification):
         train, test = data.raw("train")[column], self.serving_input(data)[column]
         fitted = self.baseline.fit(train.tolist(), data.targets("train"))
         return {"baseline": fitted.predict_proba(test.tolist())}
+
+    @staticmethod
+    def signature(example: Any, output: Any) -> Any:
+        """One unnamed string column, so MLflow lets a plain list of texts through as well as a table.
+
+        MLflow keeps a table's first column: the text column must come first in a multi-column request.
+        """
+        from mlflow.models import ModelSignature, infer_signature
+        from mlflow.types import ColSpec, Schema
+
+        return ModelSignature(Schema([ColSpec("string")]), infer_signature(example, output).outputs)
 
