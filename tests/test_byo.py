@@ -49,17 +49,17 @@ def test_tabular_classification_from_csv(make_cfg, tmp_path):
     assert np.allclose(served[["proba_Adelie", "proba_Chinstrap", "proba_Gentoo"]].sum(axis=1), 1.0)
 
 
-def test_tabular_classification_from_parquet_through_entry_points(tmp_path):
+def test_tabular_classification_from_parquet(make_cfg, tmp_path):
+    """Prepare through the real console entry point; the later stages are the same code in-process."""
     parquet = tmp_path / "penguins.parquet"
     pd.read_csv(BYO / "tabular.csv").to_parquet(parquet)
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    args = ["experiment=byo_tabular", f"data.source.path={parquet}", f"paths.prepared={tmp_path}/p", f"paths.models={tmp_path}/m", f"paths.reports={tmp_path}/r", f"tracking.uri={uri}", "trainer.max_epochs=2", *QUIET]
-    for stage in ("prepare", "train", "evaluate", "register"):
-        result = run_entry(stage, *args)
-        assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads((tmp_path / "r/registry.json").read_text())["champion_version"] == 1
-    mlflow.set_tracking_uri(uri)
-    served = mlflow.pyfunc.load_model("models:/byo_tabular@champion").predict(PENGUINS.drop(columns="species"))
+    cfg = make_cfg("experiment=byo_tabular", f"data.source.path={parquet}", "trainer.max_epochs=2", *QUIET)
+    result = run_entry("prepare", "experiment=byo_tabular", f"data.source.path={parquet}", f"paths.prepared={cfg.paths.prepared}")
+    assert result.returncode == 0 and "prepared byo_tabular: train=140, val=30, test=30" in result.stdout, result.stderr[-3000:]
+    train.run(cfg)
+    evaluate.run(cfg)
+    assert register.run(cfg)["champion_version"] == 1
+    served = _champion(cfg).predict(PENGUINS.drop(columns="species"))
     assert len(served) == 2 and set(served["label"]) <= {"Adelie", "Chinstrap", "Gentoo"}
 
 
