@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 
 from conftest import ROOT, tiny_overrides
 from dlforge.errors import UserError
+from dlforge.data import prepared as prepared_data
 from pipelines import evaluate, prepare, register, train
 
 
@@ -36,6 +37,14 @@ def test_prepare_writes_splits_and_fitted_preprocessing(tiny, tmp_path):
     raw = pd.read_parquet(out / "test_raw.parquet")
     assert list(raw.columns) == ["x1", "x2", "kind"] and len(raw) == 60
     assert not list((tmp_path / "data").glob(".*"))  # no temp folders left behind
+
+
+def test_served_preprocessing_rebuilds_the_training_arrays(tiny, tmp_path):
+    """Columns listed out of alphabetical order: the stored (sorted-key) JSON must not reorder features."""
+    prepare.run(tiny("data.numeric=[x2,x1]"))
+    data = prepared_data.load(tmp_path / "data" / "tiny")
+    for split in ("train", "test"):
+        assert np.array_equal(data.preprocessor().transform(data.raw(split)), data.arrays(split)[0])
 
 
 def test_prepare_imports_neither_torch_nor_lightning(make_cfg, tmp_path):

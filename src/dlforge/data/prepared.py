@@ -56,7 +56,13 @@ class Prepared:
 
 
 def write(out: Path, splits: dict[str, tuple[Any, np.ndarray]], pre: Preprocessor, meta: dict[str, Any], extras: dict[str, np.ndarray]) -> None:
-    """`splits` maps each split to (raw inputs, natural-unit targets); the preprocessor makes them model-ready."""
+    """`splits` maps each split to (raw inputs, natural-unit targets); the preprocessor makes them model-ready.
+
+    The arrays are made by the preprocessor rebuilt from its stored JSON, exactly as serving rebuilds
+    it (JSON objects are written with sorted keys, so any order it holds must survive the round trip).
+    """
+    write_json(out / "preprocess.json", pre.to_state())
+    pre = from_state(read_json(out / "preprocess.json"))
     for split, (raw, t) in splits.items():
         np.savez(out / f"{split}.npz", x=pre.transform(raw), y=pre.transform_target(t), t=t)
         if isinstance(raw, pd.DataFrame):
@@ -65,7 +71,6 @@ def write(out: Path, splits: dict[str, tuple[Any, np.ndarray]], pre: Preprocesso
             np.save(out / f"{split}_raw.npy", np.asarray(raw), allow_pickle=False)
     if extras:
         np.savez(out / "extras.npz", **extras)
-    write_json(out / "preprocess.json", from_state(pre.to_state()).to_state())  # round-trip: what serving will rebuild
     write_json(out / "meta.json", meta)
 
 
