@@ -16,18 +16,20 @@ from omegaconf import DictConfig
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir, write_json
+from dlforge.threads import limit as limit_threads
 
 from pipelines._entry import hydra_entry
 
 
 def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
-    check(cfg, ["task", "paths", "tracking"])
+    check(cfg, ["task", "paths", "tracking", "train"])
     data = prepared_data.load(cfg.paths.prepared)
     models, reports = Path(cfg.paths.models), Path(cfg.paths.reports)
 
     from dlforge.models.checkpoint import load_net
     from dlforge.tracking import runs
 
+    limit_threads(cfg.train.threads)
     ref = runs.read_run_ref(models / "run.json")
     task = instantiate(cfg.task)
     net = load_net(models / "model.pt")

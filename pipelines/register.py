@@ -21,6 +21,7 @@ from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.errors import UserError
 from dlforge.io import read_json, write_json
+from dlforge.threads import limit as limit_threads
 
 from pipelines._entry import hydra_entry
 
@@ -43,6 +44,7 @@ def run(cfg: DictConfig) -> dict:
     from dlforge.tracking import runs
 
     check_settings(gate.confidence, gate.bootstrap_samples)
+    limit_threads(cfg.train.threads)
     run_id = runs.require_run(runs.read_run_ref(models / "run.json"), "register")
     mlflow.set_tracking_uri(cfg.tracking.uri)
     client = runs.client(cfg.tracking.uri)

@@ -22,6 +22,7 @@ from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir
 from dlforge.sweeps.trial import as_trial
+from dlforge.threads import limit as limit_threads
 
 from pipelines._entry import hydra_entry
 
@@ -46,6 +47,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     from dlforge.tracking import lineage, runs
     from dlforge.tracking.share_run import ShareRunId
 
+    limit_threads(cfg.train.threads)
     data = prepared_data.load(cfg.paths.prepared)
     pl.seed_everything(cfg.seed, workers=True)
     tensors = {s: tuple(torch.from_numpy(a) for a in data.arrays(s)) for s in ("train", "val")}

@@ -21,7 +21,7 @@ BYO_CSV = ROOT / "examples/byo/timeseries.csv"
 
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
-    """What the experiments' OMP_NUM_THREADS=1 does for the entry points: a small RNN on a shared CPU."""
+    """What the experiments' train.threads=1 does for the entry points: a small RNN on a shared CPU."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -38,6 +38,7 @@ class Train:
     batch_size: int = 128
     eval_batch_size: int = 1024
     compile: bool = False
+    threads: Optional[int] = None  # torch intra-op threads (dlforge.threads)
     tuned_by: Optional[str] = None  # MLflow run id of the sweep whose winner set these values
 
 

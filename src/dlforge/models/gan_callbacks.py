@@ -65,20 +65,3 @@ class SampleGrid(pl.Callback):
             for lg in loggers:
                 lg.experiment.log_artifact(lg.run_id, str(path), self.folder)
 
-
-class TorchThreads(pl.Callback):
-    """Sets torch's intra-op threads while fitting: the small DCGAN steps ran ~8x faster on 1 thread than on 2.
-
-    Results are reproducible for a given thread count only (parallel reductions add in another order).
-    The previous count comes back at teardown, so later work in the same process is unaffected.
-    """
-
-    def __init__(self, threads: int = 1):
-        self.threads, self.previous = threads, torch.get_num_threads()
-
-    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        self.previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-
-    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        torch.set_num_threads(self.previous)
