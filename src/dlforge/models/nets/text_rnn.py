@@ -14,7 +14,7 @@ class TextRNN(nn.Module):
     may sit anywhere in it, which a last-state readout forgets on long texts.
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, embed_dim: int = 64, hidden: int = 64, layers: int = 1, cell: str = "gru", bidirectional: bool = True, dropout: float = 0.3, embed_dropout: float = 0.1, wide: bool = False):
+    def __init__(self, vocab_size: int, num_classes: int, embed_dim: int = 64, hidden: int = 64, layers: int = 1, cell: str = "gru", bidirectional: bool = True, dropout: float = 0.3, embed_dropout: float = 0.1):
         super().__init__()
         if cell not in ("gru", "lstm"):
             raise ValueError(f"cell must be 'gru' or 'lstm', got {cell!r}")
@@ -24,16 +24,13 @@ class TextRNN(nn.Module):
         self.rnn = rnn(embed_dim, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
         width = hidden * (2 if bidirectional else 1)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * width, num_classes))
-        self.wide = nn.EmbeddingBag(vocab_size, num_classes, mode="mean", padding_idx=0) if wide else None
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        mask = ids != 0
-        lengths = mask.sum(1).clamp_min(1)  # an all-padding row still reads one step
+        lengths = (ids != 0).sum(1).clamp_min(1)  # an all-padding row still reads one step
         x = self.embed_dropout(self.embed(ids))
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         states, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=ids.shape[1])
         valid = (torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]).unsqueeze(-1)
         peak = states.masked_fill(~valid, float("-inf")).amax(1)
         mean = (states * valid).sum(1) / lengths[:, None]
-        logits = self.head(torch.cat([peak, mean], dim=1))
-        return logits if self.wide is None else logits + self.wide(ids)
+        return self.head(torch.cat([peak, mean], dim=1))
