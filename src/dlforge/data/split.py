@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from dlforge.errors import UserError
 
@@ -16,6 +15,8 @@ def check_fractions(val: float, test: float) -> None:
 def random_split(n: int, val: float, test: float, seed: int, strata: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Row positions for train/val/test; stratified on `strata` when given, same seed → same split."""
     check_fractions(val, test)
+    from sklearn.model_selection import train_test_split  # here, not at import: served models import the specs
+
     idx = np.arange(n)
     n_test, n_val = round(test * n), round(val * n)  # exact counts: no float rounding drift
     rest, test_idx = train_test_split(idx, test_size=n_test, random_state=seed, stratify=strata)
