@@ -15,7 +15,10 @@ import yaml
 
 
 def table(root: Path = Path(".")) -> str:
-    """One row per use case: the gate metric of the deep model beside every baseline, best first, and the champion."""
+    """One row per use case: the gate metric of the deep model beside every baseline, best first, and the champion.
+
+    Entries named `floor_*` (e.g. real images scored as if generated) are references, not baselines: left out.
+    """
     use_cases = yaml.safe_load((root / "dvc.yaml").read_text())["vars"][0]["use_cases"]
     rows = ["| use case | model | gate metric | deep model | best baseline | other baselines | champion |", "|---|---|---|---|---|---|---|"]
     for name, groups in use_cases.items():
@@ -23,7 +26,7 @@ def table(root: Path = Path(".")) -> str:
         metrics = json.loads((reports / "metrics.json").read_text())
         registry = json.loads((reports / "registry.json").read_text())
         metric, higher = registry["metric"], registry.get("higher_is_better", True)
-        baselines = sorted((m[metric], b) for b, m in metrics.items() if b != "model")
+        baselines = sorted((m[metric], b) for b, m in metrics.items() if b != "model" and not b.startswith("floor_"))
         if higher:
             baselines.reverse()
         (best, best_name), others = baselines[0], baselines[1:]

@@ -47,10 +47,10 @@ def test_digits_gan_end_to_end_serves_images_from_seed_and_label(root):
     assert [a.path for a in client.list_artifacts(run_id, "samples")] == ["samples/epoch_000.png", "samples/epoch_001.png"]
 
     metrics = evaluate.run(cfg)
-    assert set(metrics) == {"model", "uniform_noise", "gaussian_noise", "blurred_train", "real_train"}
+    assert set(metrics) == {"model", "uniform_noise", "gaussian_noise", "blurred_train", "floor_real_train"}
     assert all(m.keys() == {"fd", "confidence", "accuracy"} for m in metrics.values())
-    assert metrics["real_train"]["fd"] < 0.1 * metrics["uniform_noise"]["fd"]  # real images are close, noise far
-    assert metrics["real_train"]["accuracy"] > 0.9 and metrics["uniform_noise"]["accuracy"] < 0.3
+    assert metrics["floor_real_train"]["fd"] < 0.1 * metrics["uniform_noise"]["fd"]  # real images are close, noise far
+    assert metrics["floor_real_train"]["accuracy"] > 0.9 and metrics["uniform_noise"]["accuracy"] < 0.3
     plots = {a.path for a in client.list_artifacts(run_id, "plots")}
     assert {"plots/samples_model.png", "plots/samples_blurred_train.png", "plots/samples_real_test.png"} <= plots
 

@@ -11,7 +11,6 @@ import os
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import mlflow
 import pandas as pd

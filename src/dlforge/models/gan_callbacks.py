@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
-import torch
 from pytorch_lightning.loggers import MLFlowLogger
 
 from dlforge.data import prepared as prepared_data

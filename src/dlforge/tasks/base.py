@@ -10,6 +10,8 @@ Stage side (an instance built from conf/task/):
     serving_input(data)             the raw test requests both evaluate and the gate score
     reference(data)                 what predictions are compared with (natural-unit test targets)
     baselines(data)                 classical methods fitted on train, predicting the same test requests
+                                    (a name starting `floor_` is a reference a perfect model would reach,
+                                    reported beside the baselines but never counted as one)
     metric(name, pred, ref)         one metric (the gate recomputes it on bootstrap resamples)
     metric_names                    every metric evaluate reports
     strata(data)                    labels to stratify the gate's bootstrap on, or None
@@ -22,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -75,3 +78,22 @@ class Task:
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         raise NotImplementedError
+
+
+class PointPrediction(Task):
+    """One value per request in the target's natural units, served as a one-column table."""
+
+    output_column = "prediction"
+
+    @staticmethod
+    def predict(net: nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
+        """Raw requests → the network's scaled outputs → values in the target's own units."""
+        return pre.inverse_target(forward(net, pre.transform(raw)).reshape(-1))
+
+    @classmethod
+    def format_output(cls, pred: np.ndarray, pre: Preprocessor) -> pd.DataFrame:
+        return pd.DataFrame({cls.output_column: pred})
+
+    @classmethod
+    def pred_from_output(cls, output: Any, pre: Preprocessor) -> np.ndarray:
+        return output[cls.output_column].to_numpy(np.float64)

@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from torchmetrics.functional import mean_absolute_error, mean_squared_error
 
 from dlforge.data.prepared import Prepared
-from dlforge.data.preprocess import Preprocessor
 from dlforge.errors import UserError
-from dlforge.tasks.base import Task, forward
+from dlforge.tasks.base import PointPrediction
 
 
 def naive_scale(series: np.ndarray, train_positions: np.ndarray, period: int) -> float:
@@ -29,27 +27,16 @@ def naive_scale(series: np.ndarray, train_positions: np.ndarray, period: int) ->
     return float(np.abs(span[period:] - span[:-period]).mean()) or 1.0
 
 
-class Forecasting(Task):
+class Forecasting(PointPrediction):
     """Point forecasts in natural units against the test targets; lower is better for every metric."""
 
     metric_names = ["mae", "rmse", "mase"]
+    output_column = "forecast"
 
     def __init__(self, ar_model: Any, ar_lags: int, season: int, mase_period: int = 1, zoom: int = 120):
         self.ar_model = ar_model  # an sklearn regressor (from config) fitted on the last `ar_lags` values
         self.ar_lags, self.season, self.mase_period, self.zoom = ar_lags, season, mase_period, zoom
         self.scale: float | None = None  # MASE denominator, bound to the data by `reference`
-
-    @staticmethod
-    def predict(net: torch.nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
-        return pre.inverse_target(forward(net, pre.transform(raw)).reshape(-1))
-
-    @staticmethod
-    def format_output(pred: np.ndarray, pre: Preprocessor) -> pd.DataFrame:
-        return pd.DataFrame({"forecast": pred})
-
-    @staticmethod
-    def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
-        return output["forecast"].to_numpy(np.float64)
 
     @staticmethod
     def signature(example: Any, output: Any) -> Any:

@@ -86,7 +86,7 @@ class Generation(Task):
         raise KeyError(name)
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
-        """Noise and real train images of each requested label (blurred and as they are), same rows as the test requests."""
+        """Noise and real train images of each requested label (blurred, and as they are: the floor), same rows as the test requests."""
         from scipy.ndimage import gaussian_filter
 
         rng = np.random.default_rng(self.seed)
@@ -97,7 +97,7 @@ class Generation(Task):
             "uniform_noise": rng.uniform(0, top, shape),
             "gaussian_noise": np.clip(rng.normal(train.mean(0), train.std(0), shape), 0, top),
             "blurred_train": gaussian_filter(real, sigma=(0, self.blur_sigma, self.blur_sigma)),
-            "real_train": real,
+            "floor_real_train": real,  # not a baseline: what a perfect generator would score (floor_*)
         }
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:

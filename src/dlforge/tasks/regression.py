@@ -6,13 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import torch
 from torchmetrics.functional import regression as F
 
 from dlforge.data.prepared import Prepared
-from dlforge.data.preprocess import Preprocessor
-from dlforge.tasks.base import Task, forward
+from dlforge.tasks.base import PointPrediction
 
 _METRICS = {
     "mae": F.mean_absolute_error,
@@ -21,7 +19,7 @@ _METRICS = {
 }
 
 
-class Regression(Task):
+class Regression(PointPrediction):
     """Scores one predicted value per row against the natural-unit target."""
 
     metric_names = list(_METRICS)
@@ -34,19 +32,6 @@ class Regression(Task):
         """One metric alone: the registry gate recomputes it on a thousand bootstrap resamples."""
         p, t = torch.tensor(pred, dtype=torch.float64), torch.tensor(ref, dtype=torch.float64)  # copies: served outputs may be read-only
         return round(float(_METRICS[name](p, t)), 6)
-
-    @staticmethod
-    def predict(net: torch.nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
-        """Raw rows → the network's scaled outputs → values in the target's own units."""
-        return pre.inverse_target(forward(net, pre.transform(raw)).reshape(-1))
-
-    @staticmethod
-    def format_output(pred: np.ndarray, pre: Preprocessor) -> pd.DataFrame:
-        return pd.DataFrame({"prediction": pred})
-
-    @staticmethod
-    def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
-        return output["prediction"].to_numpy(np.float64)
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
         """The classical baseline fitted on the same model-ready train features and scaled target."""
