@@ -7,6 +7,7 @@ starts everything) a missing service FAILS the test; on a developer machine it s
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
@@ -14,12 +15,15 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from conftest import ROOT
 
 IN_CI = os.environ.get("CI") == "true"
 BIN = Path(sys.executable).parent
@@ -128,3 +132,22 @@ def _importable(module: str) -> bool:
         return True
     except ImportError:
         return False
+
+
+def serve(uri: str, model: str, log: Path, timeout: float = 180) -> Iterator[str]:
+    """Start `mlflow models serve` in its own process group; yield its URL once /ping answers."""
+    port = free_port()
+    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{model}@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+    url = f"http://127.0.0.1:{port}"
+    with process(cmd, {"MLFLOW_TRACKING_URI": uri}, log, f"{url}/ping", timeout, cwd=ROOT):
+        yield url
+
+
+def post(url: str, body: dict) -> tuple[int, dict]:
+    """POST a JSON body to /invocations; the status and the decoded answer, errors included."""
+    req = urllib.request.Request(f"{url}/invocations", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())

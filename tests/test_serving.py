@@ -9,11 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,11 +18,10 @@ from hydra import compose, initialize_config_dir
 from sklearn.datasets import load_digits
 
 from conftest import CONF, ROOT
-from services import free_port, process
+from services import BIN, post, serve
 from pipelines import evaluate, prepare, register, train
 
 pytestmark = pytest.mark.e2e
-BIN = Path(sys.executable).parent
 CREDIT = pd.DataFrame({"student": ["No", "Yes", "No"], "balance": [300, 2600, 1200], "income": [45000, 15000, 30000]})
 
 
@@ -47,15 +42,6 @@ def store(tmp_path_factory) -> str:
     return uri
 
 
-def serve(uri: str, model: str, log: Path, timeout: float = 180) -> Iterator[str]:
-    """Start `mlflow models serve` in its own process group; yield its URL once /ping answers."""
-    port = free_port()
-    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{model}@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    url = f"http://127.0.0.1:{port}"
-    with process(cmd, {"MLFLOW_TRACKING_URI": uri}, log, f"{url}/ping", timeout, cwd=ROOT):
-        yield url
-
-
 @pytest.fixture(scope="module")
 def credit(store, tmp_path_factory) -> Iterator[str]:
     yield from serve(store, "credit_default", tmp_path_factory.mktemp("logs") / "credit.log")
@@ -64,15 +50,6 @@ def credit(store, tmp_path_factory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def digits(store, tmp_path_factory) -> Iterator[str]:
     yield from serve(store, "digits", tmp_path_factory.mktemp("logs") / "digits.log")
-
-
-def post(url: str, body: dict) -> tuple[int, dict]:
-    req = urllib.request.Request(f"{url}/invocations", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
 
 
 def test_credit_default_answers_raw_columns_split_and_records(credit):
