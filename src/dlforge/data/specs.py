@@ -24,6 +24,14 @@ from dlforge.data.preprocess import ImagePreprocessor, Preprocessor, TabularPrep
 from dlforge.data.split import random_split
 
 
+def tabular_raw(df: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
+    """Feature columns as a served model receives them: numbers as float64, categories as strings."""
+    out = df[[*numeric, *categorical]].copy()
+    out[numeric] = out[numeric].astype("float64")
+    out[categorical] = out[categorical].astype(str)
+    return out.reset_index(drop=True)
+
+
 class Spec:
     """Defaults shared by every spec: load from `source`, random split, no extras."""
 
@@ -94,10 +102,7 @@ class TabularClassification(_Classification):
         validate.numeric(df, self.numeric, self.name)
 
     def raw(self, df: pd.DataFrame) -> pd.DataFrame:
-        out = df[self.feature_columns].copy()
-        out[self.numeric] = out[self.numeric].astype("float64")
-        out[self.categorical] = out[self.categorical].astype(str)
-        return out.reset_index(drop=True)
+        return tabular_raw(df, self.numeric, self.categorical)
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> TabularPreprocessor:
         return TabularPreprocessor.fit(df.iloc[train], self.numeric, self.categorical, self.classes)

@@ -15,7 +15,7 @@ import pandas as pd
 
 from dlforge.data import validate
 from dlforge.data.preprocess import TabularPreprocessor
-from dlforge.data.specs import Spec
+from dlforge.data.specs import Spec, tabular_raw
 
 
 class TabularRegressionPreprocessor(TabularPreprocessor):
@@ -28,9 +28,7 @@ class TabularRegressionPreprocessor(TabularPreprocessor):
     @classmethod
     def fit(cls, train: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], target: str) -> TabularRegressionPreprocessor:  # type: ignore[override]
         """The features' statistics from TabularPreprocessor.fit, then the target's."""
-        # Sorted columns: preprocess.json is written with sorted keys, and the served model must see
-        # the features in the order the network was trained on.
-        features = TabularPreprocessor.fit(train, sorted(numeric), sorted(categorical), [])
+        features = TabularPreprocessor.fit(train, numeric, categorical, [])
         y = train[target].astype("float64")
         return cls(features.numeric, features.categorical, [float(y.mean()), float(y.std(ddof=0)) or 1.0])
 
@@ -70,7 +68,4 @@ class TabularRegression(Spec):
     def examples(self, df: pd.DataFrame, idx: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
         """Raw feature columns as a served model receives them, and the target in natural units."""
         rows = df.iloc[idx]
-        raw = rows[self.feature_columns].copy()
-        raw[self.numeric] = raw[self.numeric].astype("float64")
-        raw[self.categorical] = raw[self.categorical].astype(str)
-        return raw.reset_index(drop=True), pd.to_numeric(rows[self.target]).to_numpy(np.float64)
+        return tabular_raw(rows, self.numeric, self.categorical), pd.to_numeric(rows[self.target]).to_numpy(np.float64)
