@@ -1,8 +1,8 @@
 """torch's intra-op thread count, from config (`train.threads`).
 
-Small networks (a 32-unit GRU, matrix factorisation, an 8x8 DCGAN) trained 5-10x faster on one
-thread than on two on a busy 2-core machine: thread hand-offs cost more than they save
-(docs/use-cases.md). Results are reproducible for a given thread count.
+Small networks (a 32-unit GRU, matrix factorisation, an 8x8 DCGAN) run several times faster on one
+thread than on two on a 2-core machine, where thread hand-offs cost more than they save, and far
+faster still when the CPU is busy. Results are reproducible for a given thread count.
 """
 
 from __future__ import annotations
