@@ -1,8 +1,9 @@
 """torch's intra-op thread count, from config (`train.threads`).
 
-Small networks (a 32-unit GRU, matrix factorisation, an 8x8 DCGAN) run several times faster on one
-thread than on two on a 2-core machine, where thread hand-offs cost more than they save, and far
-faster still when the CPU is busy. Results are reproducible for a given thread count.
+Results are reproducible for a given thread count only (parallel reductions add in another order),
+and torch's default is one thread per core, so pinning the count makes a use case give the same
+metrics on any machine. Small networks pin 1: on a busy 2-core machine they trained 5-10x faster on
+one thread than on two; on an idle one two threads are a little faster (docs/use-cases.md).
 """
 
 from __future__ import annotations
