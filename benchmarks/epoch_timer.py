@@ -22,7 +22,10 @@ class EpochTimer(pl.Callback):
         if trainer.is_global_zero:
             rows = len(trainer.datamodule.train[1])
             with open(self.out, "w") as f:
-                json.dump({"epoch_s": self.times, "rows": rows, "device": _device(trainer), "world_size": trainer.world_size}, f)
+                json.dump(
+                    {"epoch_s": self.times, "rows": rows, "device": _device(trainer), "world_size": trainer.world_size},
+                    f,
+                )
 
 
 def _device(trainer: pl.Trainer) -> str:

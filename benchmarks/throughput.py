@@ -25,8 +25,16 @@ CPU = {
     "digits": [("1 process", []), ("DDP 2 processes (gloo)", ["trainer=ddp_cpu"])],
 }
 GPU = {
-    "credit_default": [("fp32", ["trainer=gpu", "trainer.precision=32"]), ("bf16-mixed", ["trainer=gpu"]), ("bf16-mixed + compile", ["trainer=gpu", "train.compile=true"])],
-    "digits": [("fp32", ["trainer=gpu", "trainer.precision=32"]), ("bf16-mixed", ["trainer=gpu"]), ("bf16-mixed + compile", ["trainer=gpu", "train.compile=true"])],
+    "credit_default": [
+        ("fp32", ["trainer=gpu", "trainer.precision=32"]),
+        ("bf16-mixed", ["trainer=gpu"]),
+        ("bf16-mixed + compile", ["trainer=gpu", "train.compile=true"]),
+    ],
+    "digits": [
+        ("fp32", ["trainer=gpu", "trainer.precision=32"]),
+        ("bf16-mixed", ["trainer=gpu"]),
+        ("bf16-mixed + compile", ["trainer=gpu", "train.compile=true"]),
+    ],
 }
 
 
@@ -38,9 +46,17 @@ def _stage(module: str, *overrides: str) -> None:
 def measure(use_case: str, overrides: list[str], epochs: int, tmp: Path) -> dict:
     out = tmp / "timer.json"
     _stage(
-        "pipelines.train", f"experiment={use_case}", f"paths.prepared={tmp}/{use_case}", f"paths.models={tmp}/models", "logger=none",
-        f"trainer.max_epochs={epochs}", "callbacks.early_stopping=null", "callbacks.progress_bar=null",
-        "+callbacks.timer._target_=benchmarks.epoch_timer.EpochTimer", f"+callbacks.timer.out={out}", *overrides,
+        "pipelines.train",
+        f"experiment={use_case}",
+        f"paths.prepared={tmp}/{use_case}",
+        f"paths.models={tmp}/models",
+        "logger=none",
+        f"trainer.max_epochs={epochs}",
+        "callbacks.early_stopping=null",
+        "callbacks.progress_bar=null",
+        "+callbacks.timer._target_=benchmarks.epoch_timer.EpochTimer",
+        f"+callbacks.timer.out={out}",
+        *overrides,
     )
     result = json.loads(out.read_text())
     epoch = statistics.median(result["epoch_s"][1:])
@@ -61,7 +77,10 @@ def main() -> None:
             for label, overrides in runs:
                 r = measure(use_case, overrides, args.epochs, Path(tmp))
                 first = first or r["epoch"]
-                print(f"| {use_case} | {label} | {r['device']} | {r['epoch']:.3f} | {r['rows_per_s']:,.0f} | {first / r['epoch']:.2f}x |", flush=True)
+                print(
+                    f"| {use_case} | {label} | {r['device']} | {r['epoch']:.3f} | {r['rows_per_s']:,.0f} | {first / r['epoch']:.2f}x |",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir, write_json
 from dlforge.threads import limit as limit_threads
-
 from pipelines._entry import hydra_entry
 
 
@@ -50,7 +49,10 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
         client.log_artifacts(ref["run_id"], str(reports / "plots"), "plots")
         client.log_artifact(ref["run_id"], str(reports / "metrics.json"))
     width = max(map(len, metrics["model"]))
-    print(f"evaluated {cfg.name} on {len(truth)} test rows:\n  {'metric':<{width}}  " + "  ".join(f"{n:<14}" for n in metrics))
+    print(
+        f"evaluated {cfg.name} on {len(truth)} test rows:\n  {'metric':<{width}}  "
+        + "  ".join(f"{n:<14}" for n in metrics)
+    )
     for k in metrics["model"]:
         print(f"  {k:<{width}}  " + "  ".join(f"{m[k]:<14.4f}" for m in metrics.values()))
     return metrics

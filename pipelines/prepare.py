@@ -12,7 +12,6 @@ from omegaconf import DictConfig
 from dlforge.config.validate import check
 from dlforge.data import prepared
 from dlforge.io import atomic_dir
-
 from pipelines._entry import hydra_entry
 
 

@@ -12,7 +12,6 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from dlforge.errors import UserError
-
 from pipelines._entry import CONF, hydra_entry
 
 

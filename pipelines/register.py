@@ -22,7 +22,6 @@ from dlforge.data import prepared as prepared_data
 from dlforge.errors import UserError
 from dlforge.io import read_json, write_json
 from dlforge.threads import limit as limit_threads
-
 from pipelines._entry import hydra_entry
 
 
@@ -33,7 +32,9 @@ def run(cfg: DictConfig) -> dict:
     gate = cfg.register.gate
     test_metrics = read_json(reports / "metrics.json")["model"]
     if gate.metric not in test_metrics:
-        raise UserError(f"config key 'register.gate.metric': '{gate.metric}' is not a metric of this task (has: {', '.join(test_metrics)})")
+        raise UserError(
+            f"config key 'register.gate.metric': '{gate.metric}' is not a metric of this task (has: {', '.join(test_metrics)})"
+        )
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
@@ -64,14 +65,27 @@ def run(cfg: DictConfig) -> dict:
         try:
             champion = predictions(f"models:/{name}@champion")
         except Exception as e:  # an older champion that cannot read today's inputs cannot be compared
-            print(f"champion v{current.version} cannot score the current test set ({' '.join(str(e).split())[:200]}); treating it as absent")
+            print(
+                f"champion v{current.version} cannot score the current test set ({' '.join(str(e).split())[:200]}); treating it as absent"
+            )
     decision = paired_bootstrap(
-        gate.metric, lambda p, t: task.metric(gate.metric, p, t), challenger, champion, truth,
-        gate.higher_is_better, gate.min_improvement, gate.confidence, gate.bootstrap_samples, gate.seed, task.strata(data),
+        gate.metric,
+        lambda p, t: task.metric(gate.metric, p, t),
+        challenger,
+        champion,
+        truth,
+        gate.higher_is_better,
+        gate.min_improvement,
+        gate.confidence,
+        gate.bootstrap_samples,
+        gate.seed,
+        task.strata(data),
     )
 
     tags = {f"test_{k}": str(v) for k, v in test_metrics.items()}
-    tags.update({f"dlforge.gate.{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in decision.figures().items()})
+    tags.update(
+        {f"dlforge.gate.{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in decision.figures().items()}
+    )
     tags.update({"dlforge.gate.metric": gate.metric, "dlforge.gate.reason": decision.reason})
     tags.update({k: v for k, v in client.get_run(run_id).data.tags.items() if k.startswith("dlforge.")})
     version = publish.register(model_uri, name, tags)
@@ -79,9 +93,20 @@ def run(cfg: DictConfig) -> dict:
     if decision.promoted:
         aliases.move(client, name, "champion", int(version.version), "gate", decision.reason)
     champion_version = int(version.version) if decision.promoted else int(current.version)
-    record = {"model_name": name, "version": int(version.version), "champion_version": champion_version, "metric": gate.metric, "higher_is_better": gate.higher_is_better, **decision.figures()}
+    record = {
+        "model_name": name,
+        "version": int(version.version),
+        "champion_version": champion_version,
+        "metric": gate.metric,
+        "higher_is_better": gate.higher_is_better,
+        **decision.figures(),
+    }
     write_json(reports / "registry.json", record)  # DVC metrics: numbers and booleans (plus names)
-    client.log_dict(run_id, {**record, "reason": decision.reason, "config": OmegaConf.to_container(cfg.register, resolve=True)}, "registry.json")
+    client.log_dict(
+        run_id,
+        {**record, "reason": decision.reason, "config": OmegaConf.to_container(cfg.register, resolve=True)},
+        "registry.json",
+    )
     print(f"registered {name} v{version.version}: {decision.reason} → champion is v{champion_version}")
     return {**record, "reason": decision.reason}
 

@@ -20,7 +20,10 @@ def table(root: Path = Path(".")) -> str:
     Entries named `floor_*` (e.g. real images scored as if generated) are references, not baselines: left out.
     """
     use_cases = yaml.safe_load((root / "dvc.yaml").read_text())["vars"][0]["use_cases"]
-    rows = ["| use case | model | gate metric | deep model | best baseline | other baselines | champion |", "|---|---|---|---|---|---|---|"]
+    rows = [
+        "| use case | model | gate metric | deep model | best baseline | other baselines | champion |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, groups in use_cases.items():
         reports = root / "reports" / name
         metrics = json.loads((reports / "metrics.json").read_text())
@@ -50,7 +53,9 @@ def write(readme: Path, text: str) -> None:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write", type=Path, metavar="README", help="replace the table in this file instead of printing it")
+    parser.add_argument(
+        "--write", type=Path, metavar="README", help="replace the table in this file instead of printing it"
+    )
     args = parser.parse_args()
     if args.write:
         write(args.write, table())

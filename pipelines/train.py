@@ -23,7 +23,6 @@ from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir
 from dlforge.sweeps.trial import as_trial
 from dlforge.threads import limit as limit_threads
-
 from pipelines._entry import hydra_entry
 
 
@@ -51,11 +50,16 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     data = prepared_data.load(cfg.paths.prepared)
     pl.seed_everything(cfg.seed, workers=True)
     tensors = {s: tuple(torch.from_numpy(a) for a in data.arrays(s)) for s in ("train", "val")}
-    net_config = {**OmegaConf.to_container(cfg.model.net, resolve=True), **data.meta["net"]}  # shapes come from the data
+    net_config = {
+        **OmegaConf.to_container(cfg.model.net, resolve=True),
+        **data.meta["net"],
+    }  # shapes come from the data
     model = instantiate(cfg.model, net=net_config, **data.meta["module"])
     if cfg.train.compile:
         model.net = torch.compile(model.net)
-    datamodule = InMemoryDataModule(tensors["train"], tensors["val"], cfg.train.batch_size, cfg.train.eval_batch_size, cfg.seed)
+    datamodule = InMemoryDataModule(
+        tensors["train"], tensors["val"], cfg.train.batch_size, cfg.train.eval_batch_size, cfg.seed
+    )
 
     logger = False
     if cfg.logger and rank_zero_only.rank == 0:  # only global rank 0 talks to MLflow (rank from the launcher's env)
@@ -69,7 +73,13 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     if cfg.sweep.trial is not None:  # a trial of the dlforge Optuna sweeper
         from dlforge.sweeps.pruning import OptunaPruning
 
-        pruning = OptunaPruning(cfg.sweep.storage, cfg.sweep.study, cfg.sweep.trial, cfg.sweep.objective.removeprefix("best_"), cfg.sweep.pruner)
+        pruning = OptunaPruning(
+            cfg.sweep.storage,
+            cfg.sweep.study,
+            cfg.sweep.trial,
+            cfg.sweep.objective.removeprefix("best_"),
+            cfg.sweep.pruner,
+        )
         callbacks.append(pruning)
     with tempfile.TemporaryDirectory(prefix="dlforge-train-") as scratch:
         trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=scratch)
@@ -79,7 +89,9 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         trainer.fit(model, datamodule=datamodule)
         checkpoint = trainer.checkpoint_callback
         if checkpoint and checkpoint.best_model_path and trainer.is_global_zero:
-            model.load_state_dict(torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
+            model.load_state_dict(
+                torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)["state_dict"]
+            )
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         if checkpoint and checkpoint.best_model_score is not None:
             metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
@@ -92,8 +104,17 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         net = getattr(model.net, "_orig_mod", model.net)  # the module inside torch.compile's wrapper
         with atomic_dir(cfg.paths.models) as out:
             save_net(out / "model.pt", net_config, net)
-            runs.write_run_ref(out / "run.json", share.run_id, cfg.tracking.uri if logger else None, cfg.tracking.experiment if logger else None)
-        print(f"trained {cfg.name} on {trainer.world_size} process(es): " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())) + f" → {Path(cfg.paths.models)}")
+            runs.write_run_ref(
+                out / "run.json",
+                share.run_id,
+                cfg.tracking.uri if logger else None,
+                cfg.tracking.experiment if logger else None,
+            )
+        print(
+            f"trained {cfg.name} on {trainer.world_size} process(es): "
+            + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))
+            + f" → {Path(cfg.paths.models)}"
+        )
     return metrics
 
 

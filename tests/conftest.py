@@ -56,7 +56,12 @@ def write_tiny_csv(path: Path) -> Path:
 
 def compose_tiny(root: Path, uri: str, *extra: str) -> DictConfig:
     """The tiny use case's config with outputs under `root` and MLflow at `uri` (module-scoped fixtures)."""
-    base = [f"paths.prepared={root}/data/${{name}}", f"paths.models={root}/models/${{name}}", f"paths.reports={root}/reports/${{name}}", f"tracking.uri={uri}"]
+    base = [
+        f"paths.prepared={root}/data/${{name}}",
+        f"paths.models={root}/models/${{name}}",
+        f"paths.reports={root}/reports/${{name}}",
+        f"tracking.uri={uri}",
+    ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose("config", overrides=[*base, *tiny_overrides(write_tiny_csv(root / "tiny.csv")), *extra])
 
@@ -95,7 +100,14 @@ def tiny_overrides(csv: Path) -> list[str]:
 
 def run_entry(stage: str, *args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
     """Run a stage's real console entry point (`python -m pipelines.<stage>`)."""
-    return subprocess.run([sys.executable, "-m", f"pipelines.{stage}", *args], cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", f"pipelines.{stage}", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
 
 
 def sh(cmd: list[str], cwd: Path, timeout: int = 600, check: bool = True) -> subprocess.CompletedProcess:
@@ -105,13 +117,21 @@ def sh(cmd: list[str], cwd: Path, timeout: int = 600, check: bool = True) -> sub
     env["PYTHONPATH"] = str(ROOT)
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode:
-        raise AssertionError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise AssertionError(
+            f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     return result
 
 
 def copy_repo(dest: Path) -> Path:
     """What `git clone` of the current work would give (tracked and new files), committed in a fresh repo."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for f in files:
         if (ROOT / f).is_file():
             (dest / f).parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +143,10 @@ def copy_repo(dest: Path) -> Path:
 
 def git_commit(repo: Path, message: str) -> None:
     sh(["git", "add", "-A"], repo)
-    sh(["git", "-c", "user.name=dlforge tests", "-c", "user.email=tests@dlforge.invalid", "commit", "-qm", message], repo)
+    sh(
+        ["git", "-c", "user.name=dlforge tests", "-c", "user.email=tests@dlforge.invalid", "commit", "-qm", message],
+        repo,
+    )
 
 
 def mlflow_runs(root: Path, experiment: str) -> list:

@@ -46,7 +46,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str], log: Path, ready_url: str, timeout: float = 180, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
+def process(
+    cmd: list[str], env: dict[str, str], log: Path, ready_url: str, timeout: float = 180, cwd: Path | None = None
+) -> Iterator[subprocess.Popen]:
     """Run `cmd` in its own process group until the block ends; enter once `ready_url` answers 200."""
     env = {**os.environ, **env, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     with open(log, "w") as out:
@@ -90,7 +92,10 @@ def fresh_database(uri: str = PG_URI) -> Iterator[str]:
     try:
         admin = psycopg2.connect(admin_dsn, connect_timeout=5)
     except psycopg2.OperationalError as e:
-        need(False, f"PostgreSQL not reachable at {urlsplit(uri).hostname}:{urlsplit(uri).port} ({' '.join(str(e).split())[:150]}); run: sudo scripts/postgres-setup.sh")
+        need(
+            False,
+            f"PostgreSQL not reachable at {urlsplit(uri).hostname}:{urlsplit(uri).port} ({' '.join(str(e).split())[:150]}); run: sudo scripts/postgres-setup.sh",
+        )
     admin.autocommit = True
     name = f"dlforge_test_{secrets.token_hex(4)}"
     try:
@@ -106,22 +111,39 @@ def fresh_database(uri: str = PG_URI) -> Iterator[str]:
 def query(uri: str, sql: str) -> list[tuple]:
     import psycopg2
 
-    with contextlib.closing(psycopg2.connect(uri.replace("+psycopg2", ""), connect_timeout=5)) as conn, conn.cursor() as cur:
+    with (
+        contextlib.closing(psycopg2.connect(uri.replace("+psycopg2", ""), connect_timeout=5)) as conn,
+        conn.cursor() as cur,
+    ):
         cur.execute(sql)
         return cur.fetchall()
 
 
 def chrome(profile: Path):
     """Headless Chromium through the system chromedriver, with a fresh profile and no background traffic."""
-    need(Path(CHROMEDRIVER).exists() and Path(CHROMIUM).exists(), f"Chromium/chromedriver not found at {CHROMIUM}, {CHROMEDRIVER} (apt-get install chromium chromium-driver)")
+    need(
+        Path(CHROMEDRIVER).exists() and Path(CHROMIUM).exists(),
+        f"Chromium/chromedriver not found at {CHROMIUM}, {CHROMEDRIVER} (apt-get install chromium chromium-driver)",
+    )
     need(_importable("selenium"), "selenium is not installed")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1600,1000", f"--user-data-dir={profile}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1600,1000",
+        f"--user-data-dir={profile}",
+    ):
         opts.add_argument(flag)
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
 
@@ -137,7 +159,19 @@ def _importable(module: str) -> bool:
 def serve(uri: str, model: str, log: Path, timeout: float = 180) -> Iterator[str]:
     """Start `mlflow models serve` in its own process group; yield its URL once /ping answers."""
     port = free_port()
-    cmd = [str(BIN / "mlflow"), "models", "serve", "-m", f"models:/{model}@champion", "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+    cmd = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        f"models:/{model}@champion",
+        "--env-manager",
+        "local",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     url = f"http://127.0.0.1:{port}"
     with process(cmd, {"MLFLOW_TRACKING_URI": uri}, log, f"{url}/ping", timeout, cwd=ROOT):
         yield url
@@ -145,7 +179,9 @@ def serve(uri: str, model: str, log: Path, timeout: float = 180) -> Iterator[str
 
 def post(url: str, body: dict) -> tuple[int, dict]:
     """POST a JSON body to /invocations; the status and the decoded answer, errors included."""
-    req = urllib.request.Request(f"{url}/invocations", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{url}/invocations", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, json.loads(r.read())

@@ -35,12 +35,25 @@ def _champion(cfg):
 
 
 PENGUINS = pd.DataFrame(  # a typical Gentoo male and Adelie female, as raw columns
-    {"bill_depth_mm": [15.5, 17.9], "bill_length_mm": [49.5, 37.0], "flipper_length_mm": [222.0, 187.0], "island": ["Biscoe", "Dream"], "sex": ["male", "female"], "species": ["Gentoo", "Adelie"]}
+    {
+        "bill_depth_mm": [15.5, 17.9],
+        "bill_length_mm": [49.5, 37.0],
+        "flipper_length_mm": [222.0, 187.0],
+        "island": ["Biscoe", "Dream"],
+        "sex": ["male", "female"],
+        "species": ["Gentoo", "Adelie"],
+    }
 )
 
 
 def test_tabular_classification_from_csv(make_cfg, tmp_path):
-    cfg = make_cfg("experiment=byo_tabular", f"data.source.path={BYO / 'tabular.csv'}", "trainer.max_epochs=8", "model.optimizer.lr=0.01", *QUIET)
+    cfg = make_cfg(
+        "experiment=byo_tabular",
+        f"data.source.path={BYO / 'tabular.csv'}",
+        "trainer.max_epochs=8",
+        "model.optimizer.lr=0.01",
+        *QUIET,
+    )
     out = _stages(cfg)
     assert out["metrics"]["baseline"]["accuracy"] > 0.9 and out["metrics"]["model"]["accuracy"] > 0.8
     assert out["record"]["promoted"] and out["record"]["champion_version"] == 1
@@ -54,8 +67,12 @@ def test_tabular_classification_from_parquet(make_cfg, tmp_path):
     parquet = tmp_path / "penguins.parquet"
     pd.read_csv(BYO / "tabular.csv").to_parquet(parquet)
     cfg = make_cfg("experiment=byo_tabular", f"data.source.path={parquet}", "trainer.max_epochs=2", *QUIET)
-    result = run_entry("prepare", "experiment=byo_tabular", f"data.source.path={parquet}", f"paths.prepared={cfg.paths.prepared}")
-    assert result.returncode == 0 and "prepared byo_tabular: train=140, val=30, test=30" in result.stdout, result.stderr[-3000:]
+    result = run_entry(
+        "prepare", "experiment=byo_tabular", f"data.source.path={parquet}", f"paths.prepared={cfg.paths.prepared}"
+    )
+    assert result.returncode == 0 and "prepared byo_tabular: train=140, val=30, test=30" in result.stdout, (
+        result.stderr[-3000:]
+    )
     train.run(cfg)
     evaluate.run(cfg)
     assert register.run(cfg)["champion_version"] == 1
@@ -81,7 +98,10 @@ def test_tabular_regression_gate_prefers_lower_rmse(make_cfg, tmp_path):
     record = register.run(trained)
     assert metrics["model"]["rmse"] < first["metrics"]["model"]["rmse"] and metrics["model"]["r2"] > 0.5
     assert record["promoted"] and record["champion_version"] == 2  # lower RMSE wins
-    assert {p.name for p in (tmp_path / "reports/byo_tabular_regression/plots").iterdir()} == {"predicted_vs_actual.png", "residuals.png"}
+    assert {p.name for p in (tmp_path / "reports/byo_tabular_regression/plots").iterdir()} == {
+        "predicted_vs_actual.png",
+        "residuals.png",
+    }
     served = _champion(trained).predict(PENGUINS.drop(columns=["island"]))
     assert list(served.columns) == ["prediction"]
     gentoo, adelie = served["prediction"]
@@ -89,12 +109,23 @@ def test_tabular_regression_gate_prefers_lower_rmse(make_cfg, tmp_path):
 
 
 def test_image_folder_end_to_end(make_cfg, tmp_path):
-    cfg = make_cfg("experiment=byo_images", f"data.source.path={BYO / 'images'}", "trainer.max_epochs=10", "train.batch_size=16", "callbacks.progress_bar=null")
+    cfg = make_cfg(
+        "experiment=byo_images",
+        f"data.source.path={BYO / 'images'}",
+        "trainer.max_epochs=10",
+        "train.batch_size=16",
+        "callbacks.progress_bar=null",
+    )
     out = _stages(cfg)
     assert out["metrics"]["baseline"]["accuracy"] >= 0.8 and out["metrics"]["model"]["accuracy"] >= 0.6
     assert np.load(tmp_path / "data/byo_images/test_raw.npy").shape == (9, 8, 8)
     files = [BYO / "images/two/two_00.png", BYO / "images/zero/zero_19.jpg"]
-    arrays = np.stack([np.asarray(Image.open(f).convert("L").resize((8, 8), Image.Resampling.BILINEAR), dtype=np.float32) for f in files])
+    arrays = np.stack(
+        [
+            np.asarray(Image.open(f).convert("L").resize((8, 8), Image.Resampling.BILINEAR), dtype=np.float32)
+            for f in files
+        ]
+    )
     served = _champion(cfg).predict(arrays)
     assert len(served) == 2 and set(served["label"]) <= {"zero", "one", "two"}
     assert np.allclose(served[["proba_zero", "proba_one", "proba_two"]].sum(axis=1), 1.0)

@@ -41,7 +41,11 @@ def test_list_shows_models_versions_and_aliases_without_torch(store):
     table = ok(store, "list")
     assert "registered models" in table and "tiny" in table and "v2" in table
     [model] = json.loads(ok(store, "list", "--json"))
-    assert model["name"] == "tiny" and model["aliases"] == {"champion": 2, "challenger": 2} and model["latest_version"] == 2
+    assert (
+        model["name"] == "tiny"
+        and model["aliases"] == {"champion": 2, "challenger": 2}
+        and model["latest_version"] == 2
+    )
     versions = {r["version"]: r for r in json.loads(ok(store, "list", "tiny", "--json"))}
     assert versions[2]["aliases"] == ["challenger", "champion"] and versions[1]["aliases"] == []
     assert versions[2]["promoted"] == "true" and float(versions[2]["ci"][0]) > 0
@@ -73,7 +77,11 @@ def test_promote_by_hand_then_rollback_returns_the_previous_champion(store):
     assert champion() == 1
     log = json.loads(ok(store, "history", "tiny", "--json"))
     manual = [m for m in log if m["kind"] != "gate"]
-    assert [(m["kind"], m["previous"], m["version"]) for m in manual] == [("manual", 2, 1), ("rollback", 1, 2), ("rollback", 2, 1)]
+    assert [(m["kind"], m["previous"], m["version"]) for m in manual] == [
+        ("manual", 2, 1),
+        ("rollback", 1, 2),
+        ("rollback", 2, 1),
+    ]
     assert manual[0]["reason"] == "v2 misbehaves in production" and manual[0]["by"]
     r = dlforge(store, "rollback", "tiny")  # v1 was the first champion: nothing before it
     assert r.returncode == 2 and "no previous champion recorded before v1" in r.stderr and champion() == 1
@@ -91,8 +99,14 @@ def test_promote_by_hand_then_rollback_returns_the_previous_champion(store):
 )
 def test_bad_references_fail_in_one_line_and_move_nothing(store, args, message, capsys):
     client = MlflowClient(store)
-    before = (client.get_model_version_by_alias("tiny", "champion").version, len(client.get_registered_model("tiny").tags))
+    before = (
+        client.get_model_version_by_alias("tiny", "champion").version,
+        len(client.get_registered_model("tiny").tags),
+    )
     assert main(["--tracking-uri", store, *args]) == 2  # in-process: the console script's exit code
     err = capsys.readouterr().err.strip()
     assert err.startswith(message) and len(err.splitlines()) == 1
-    assert (client.get_model_version_by_alias("tiny", "champion").version, len(client.get_registered_model("tiny").tags)) == before
+    assert (
+        client.get_model_version_by_alias("tiny", "champion").version,
+        len(client.get_registered_model("tiny").tags),
+    ) == before

@@ -13,11 +13,15 @@ from dlforge.errors import UserError
 
 
 def _spec(df: pd.DataFrame) -> TabularClassification:
-    return TabularClassification(lambda: df, target="y", classes=["no", "yes"], numeric=["a"], categorical=["c"], name="data 't'")
+    return TabularClassification(
+        lambda: df, target="y", classes=["no", "yes"], numeric=["a"], categorical=["c"], name="data 't'"
+    )
 
 
 def _frame(n: int = 20) -> pd.DataFrame:
-    return pd.DataFrame({"a": np.arange(n, dtype=float), "c": ["u", "v"] * (n // 2), "y": ["no", "yes", "no", "no"] * (n // 4)})
+    return pd.DataFrame(
+        {"a": np.arange(n, dtype=float), "c": ["u", "v"] * (n // 2), "y": ["no", "yes", "no", "no"] * (n // 4)}
+    )
 
 
 @pytest.mark.parametrize(
@@ -25,8 +29,14 @@ def _frame(n: int = 20) -> pd.DataFrame:
     [
         (lambda d: d.drop(columns="a"), "missing column 'a'"),
         (lambda d: d.assign(a=d.a.where(d.index != 7)), "column 'a' row 7: missing value"),
-        (lambda d: d.assign(a=d.a.astype(object).where(d.index != 3, "oops")), "column 'a' row 3: expected a number, got 'oops'"),
-        (lambda d: d.assign(y=d.y.where(d.index != 5, "maybe")), "column 'y' row 5: value 'maybe' is not one of ['no', 'yes']"),
+        (
+            lambda d: d.assign(a=d.a.astype(object).where(d.index != 3, "oops")),
+            "column 'a' row 3: expected a number, got 'oops'",
+        ),
+        (
+            lambda d: d.assign(y=d.y.where(d.index != 5, "maybe")),
+            "column 'y' row 5: value 'maybe' is not one of ['no', 'yes']",
+        ),
     ],
 )
 def test_validation_names_column_and_row(mutate, message):
@@ -90,4 +100,3 @@ def test_image_preprocessing_accepts_grids_or_flat_rows_and_rejects_wrong_shapes
     assert abs(float(grid.mean())) < 1e-5
     with pytest.raises(UserError, match=r"expected images of shape \(n, 8, 8\) or \(n, 64\), got \(2, 7, 7\)"):
         pre.transform(np.zeros((2, 7, 7)))
-

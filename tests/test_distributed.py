@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import ROOT, copy_repo, mlflow_runs as _runs, sh as _run, work_overrides
+from conftest import ROOT, copy_repo, work_overrides
+from conftest import mlflow_runs as _runs
+from conftest import sh as _run
 from dlforge.errors import UserError
 from services import free_port
 
@@ -29,7 +31,9 @@ EXPECTED = {"tiny.csv", "data", "models", "mlflow.db", "mlruns"}
 
 def _overrides(tmp: Path, name: str, *extra: str) -> list[str]:
     # dropout masks are drawn per process: without dropout the 1- and 2-process runs are comparable
-    return work_overrides(tmp, name, "model.net.dropout=0.0", "trainer.max_epochs=4", "callbacks.early_stopping=null", *extra)
+    return work_overrides(
+        tmp, name, "model.net.dropout=0.0", "trainer.max_epochs=4", "callbacks.early_stopping=null", *extra
+    )
 
 
 def test_two_process_ddp_matches_one_process_and_has_one_of_everything(work: Path):
@@ -42,7 +46,9 @@ def test_two_process_ddp_matches_one_process_and_has_one_of_everything(work: Pat
     run = runs[0]
     assert json.loads((work / "models/ddp/run.json").read_text())["run_id"] == run.info.run_id
     assert sorted(p.name for p in (work / "models/ddp").iterdir()) == ["model.pt", "run.json"]
-    assert len(MlflowClient(f"sqlite:///{work}/mlflow.db").get_metric_history(run.info.run_id, "val_loss")) == 4  # logged once per epoch
+    assert (
+        len(MlflowClient(f"sqlite:///{work}/mlflow.db").get_metric_history(run.info.run_id, "val_loss")) == 4
+    )  # logged once per epoch
     assert run.data.params["trainer/devices"] == "2" and run.data.params["train/batch_size"] == "64"
 
     single_loss = _runs(work, "single")[0].data.metrics["val_loss"]
@@ -61,21 +67,53 @@ def test_two_process_ddp_matches_one_process_and_has_one_of_everything(work: Pat
 def test_batch_that_does_not_divide_fails_before_launch(work: Path):
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.train", *_overrides(work, "odd", "trainer=ddp_cpu", "train.batch_size=63")],
-        cwd=work, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120,
+        cwd=work,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: config key 'train.batch_size': the global batch 63 does not divide over 2 processes"
+    assert (
+        result.stderr.strip()
+        == "error: config key 'train.batch_size': the global batch 63 does not divide over 2 processes"
+    )
     assert not (work / "models").exists()
 
 
 def test_two_nodes_on_localhost_with_torchrun(work: Path):
     port = free_port()
-    common = ["--nnodes=2", "--nproc-per-node=1", "--rdzv-backend=c10d", f"--rdzv-endpoint=127.0.0.1:{port}", "--rdzv-id=dlforge-test"]
-    args = ["-m", "pipelines.train", *_overrides(work, "nodes", "trainer=multinode", "trainer.accelerator=cpu", "trainer.devices=1", "trainer.num_nodes=2", "trainer.precision=32")]
+    common = [
+        "--nnodes=2",
+        "--nproc-per-node=1",
+        "--rdzv-backend=c10d",
+        f"--rdzv-endpoint=127.0.0.1:{port}",
+        "--rdzv-id=dlforge-test",
+    ]
+    args = [
+        "-m",
+        "pipelines.train",
+        *_overrides(
+            work,
+            "nodes",
+            "trainer=multinode",
+            "trainer.accelerator=cpu",
+            "trainer.devices=1",
+            "trainer.num_nodes=2",
+            "trainer.precision=32",
+        ),
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("MLFLOW_TRACKING_URI", None)
     nodes = [
-        subprocess.Popen([sys.executable, "-m", "torch.distributed.run", *common, f"--node-rank={rank}", *args], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "torch.distributed.run", *common, f"--node-rank={rank}", *args],
+            cwd=work,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         for rank in (0, 1)
     ]
     try:
@@ -94,7 +132,15 @@ def test_two_nodes_on_localhost_with_torchrun(work: Path):
 def test_multirun_with_ddp_trials_gives_one_run_per_trial(work: Path):
     sweep = work / "sweep"
     result = _run(
-        [sys.executable, "-m", "pipelines.train", "-m", *_overrides(work, "sweep", "trainer=ddp_cpu", "trainer.max_epochs=2"), "model.optimizer.lr=0.001,0.01", f"hydra.sweep.dir={sweep}"],
+        [
+            sys.executable,
+            "-m",
+            "pipelines.train",
+            "-m",
+            *_overrides(work, "sweep", "trainer=ddp_cpu", "trainer.max_epochs=2"),
+            "model.optimizer.lr=0.001,0.01",
+            f"hydra.sweep.dir={sweep}",
+        ],
         work,
         timeout=400,
     )
@@ -114,9 +160,21 @@ def test_ddp_as_a_dvc_stage(tmp_path: Path):
     copy_repo(tmp_path)
     dvc_yaml = tmp_path / "dvc.yaml"
     # The CNN use case: BatchNorm under CPU DDP too.
-    dvc_yaml.write_text(dvc_yaml.read_text().replace("digits: {data: digits, model: cnn, task: classification, trainer: cpu}", "digits: {data: digits, model: cnn, task: classification, trainer: ddp_cpu}"))
+    dvc_yaml.write_text(
+        dvc_yaml.read_text().replace(
+            "digits: {data: digits, model: cnn, task: classification, trainer: cpu}",
+            "digits: {data: digits, model: cnn, task: classification, trainer: ddp_cpu}",
+        )
+    )
     experiment = tmp_path / "conf/experiment/digits.yaml"
-    experiment.write_text(experiment.read_text().replace("  - override /task: classification\n", "  - override /task: classification\n  - override /trainer: ddp_cpu\n").replace("max_epochs: 40", "max_epochs: 3"))
+    experiment.write_text(
+        experiment.read_text()
+        .replace(
+            "  - override /task: classification\n",
+            "  - override /task: classification\n  - override /trainer: ddp_cpu\n",
+        )
+        .replace("max_epochs: 40", "max_epochs: 3")
+    )
     result = _run(["dvc", "repro", "train@digits"], tmp_path, timeout=400)
     assert "on 2 process(es)" in result.stdout
     assert len(_runs(tmp_path, "digits")) == 1
@@ -128,7 +186,17 @@ def test_slurm_sweep_launcher_runs_one_task_per_device():
     from hydra import compose, initialize_config_dir
 
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose("config", overrides=["experiment=digits", "trainer=multinode", "trainer.devices=4", "trainer.num_nodes=3", "hydra/launcher=slurm"], return_hydra_config=True)
+        cfg = compose(
+            "config",
+            overrides=[
+                "experiment=digits",
+                "trainer=multinode",
+                "trainer.devices=4",
+                "trainer.num_nodes=3",
+                "hydra/launcher=slurm",
+            ],
+            return_hydra_config=True,
+        )
     launcher = cfg.hydra.launcher
     assert launcher._target_ == "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"
     assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (3, 4, 4)

@@ -19,7 +19,9 @@ def test_push_then_pull_into_a_fresh_clone(tmp_path):
     sh(["dvc", "remote", "add", "-d", "storage", str(remote)], origin)  # a real remote: a folder any clone can reach
     sh(["dvc", "repro", "prepare@digits"], origin)
     git_commit(origin, "prepared digits")
-    assert re.search(r"\d+ files pushed", sh(["dvc", "push", "prepare@digits"], origin).stdout) and any(remote.rglob("*"))
+    assert re.search(r"\d+ files pushed", sh(["dvc", "push", "prepare@digits"], origin).stdout) and any(
+        remote.rglob("*")
+    )
 
     sh(["git", "clone", "-q", str(origin), str(clone)], tmp_path)
     assert not (clone / "data/prepared/digits").exists()

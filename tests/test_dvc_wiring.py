@@ -22,7 +22,9 @@ def test_dvc_entry_matches_hydra_choices(use_case):
         choices = HydraConfig.get().runtime.choices
     assert cfg.name == use_case
     for group, option in USE_CASES[use_case].items():
-        assert choices[group] == option, f"dvc.yaml says {group}={option}, conf/experiment/{use_case}.yaml picks {choices[group]}"
+        assert choices[group] == option, (
+            f"dvc.yaml says {group}={option}, conf/experiment/{use_case}.yaml picks {choices[group]}"
+        )
 
 
 @pytest.mark.parametrize("use_case", sorted(USE_CASES))

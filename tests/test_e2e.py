@@ -56,7 +56,9 @@ def test_champions_predict_on_raw_inputs(repo):
     dest, _ = repo
     mlflow.set_tracking_uri(f"sqlite:///{dest}/mlflow.db")
     credit = mlflow.pyfunc.load_model("models:/credit_default@champion")
-    rows = pd.DataFrame({"student": ["No", "Yes", "No"], "balance": [300.0, 2600.0, 1200.0], "income": [45000.0, 15000.0, 30000.0]})
+    rows = pd.DataFrame(
+        {"student": ["No", "Yes", "No"], "balance": [300.0, 2600.0, 1200.0], "income": [45000.0, 15000.0, 30000.0]}
+    )
     out = credit.predict(rows)
     assert out["label"].tolist()[:2] == ["No", "Yes"]
     assert out["proba_Yes"][1] > out["proba_Yes"][2] > out["proba_Yes"][0]  # risk grows with balance
@@ -69,7 +71,9 @@ def test_champions_predict_on_raw_inputs(repo):
 def test_metrics_and_plots_show_with_no_flags(repo):
     dest, _ = repo
     metrics = sh(["dvc", "metrics", "show"], dest).stdout
-    assert "reports/credit_default/metrics.json" in metrics and "model.pr_auc" in metrics and "baseline.pr_auc" in metrics
+    assert (
+        "reports/credit_default/metrics.json" in metrics and "model.pr_auc" in metrics and "baseline.pr_auc" in metrics
+    )
     sh(["dvc", "plots", "show", "-o", str(dest / "dvc_plots")], dest)
     assert (dest / "dvc_plots" / "index.html").exists()
 
@@ -88,7 +92,11 @@ def test_edits_rerun_only_what_depends_on_them(repo):
     exp = yaml.safe_load(original)
     exp["model"]["net"]["hidden"] = [32, 16]
     path.write_text("# @package _global_\n" + yaml.safe_dump(exp))
-    assert _ran(sh(["dvc", "repro", *TARGETS], dest).stdout) == {"train@credit_default", "evaluate@credit_default", "register@credit_default"}
+    assert _ran(sh(["dvc", "repro", *TARGETS], dest).stdout) == {
+        "train@credit_default",
+        "evaluate@credit_default",
+        "register@credit_default",
+    }
 
     client = MlflowClient(f"sqlite:///{dest}/mlflow.db")
     champion = client.get_model_version_by_alias("credit_default", "champion").version

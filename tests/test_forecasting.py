@@ -52,7 +52,9 @@ def test_split_is_chronological_and_scaling_sees_only_the_train_span():
     raw, t = s.examples(rows, idx["val"])
     assert list(raw.columns) == lag_columns(5) and np.array_equal(t, series[idx["val"]])
     first = idx["val"][0]
-    assert np.array_equal(raw.iloc[0].to_numpy(), series[first - 5 : first])  # past values only, reaching back into train
+    assert np.array_equal(
+        raw.iloc[0].to_numpy(), series[first - 5 : first]
+    )  # past values only, reaching back into train
     h2 = spec(df, horizon=2)
     raw2, _ = h2.examples(rows, idx["test"])
     assert raw2.iloc[0, -1] == series[idx["test"][0] - 2]
@@ -61,10 +63,19 @@ def test_split_is_chronological_and_scaling_sees_only_the_train_span():
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d.assign(date=d["date"].where(d.index != 9, d.loc[8, "date"])), "column 'date' row 9: duplicate timestamp ('2004-09-01')"),
-        (lambda d: d.assign(date=d["date"].where(d.index != 12, "2005-13-45")), "column 'date' row 12: cannot parse timestamp ('2005-13-45')"),
+        (
+            lambda d: d.assign(date=d["date"].where(d.index != 9, d.loc[8, "date"])),
+            "column 'date' row 9: duplicate timestamp ('2004-09-01')",
+        ),
+        (
+            lambda d: d.assign(date=d["date"].where(d.index != 12, "2005-13-45")),
+            "column 'date' row 12: cannot parse timestamp ('2005-13-45')",
+        ),
         (lambda d: d.assign(value=d["value"].where(d.index != 30)), "column 'value' row 30: missing value (NaN)"),
-        (lambda d: d.assign(value=d["value"].astype(object).where(d.index != 31, "n/a")), "column 'value' row 31: expected a number ('n/a')"),
+        (
+            lambda d: d.assign(value=d["value"].astype(object).where(d.index != 31, "n/a")),
+            "column 'value' row 31: expected a number ('n/a')",
+        ),
         (lambda d: d.drop(columns="value"), "missing column 'value'"),
     ],
 )
@@ -77,7 +88,11 @@ def test_bad_rows_are_named(edit, message):
 def test_served_windows_are_checked():
     pre = TimeSeriesPreprocessor(window=3, horizon=1, mean=10.0, std=2.0)
     assert pre.transform([[10, 12, 14]]).tolist() == [[[0.0], [1.0], [2.0]]]
-    assert pre.transform(pd.DataFrame({"lag_1": [14.0], "lag_3": [10.0], "lag_2": [12.0]}))[0, :, 0].tolist() == [0.0, 1.0, 2.0]  # by name
+    assert pre.transform(pd.DataFrame({"lag_1": [14.0], "lag_3": [10.0], "lag_2": [12.0]}))[0, :, 0].tolist() == [
+        0.0,
+        1.0,
+        2.0,
+    ]  # by name
     for raw, message in [
         ([[1.0, 2.0]], "expected 3 past values per row"),
         ([[1.0, 2.0, 3.0], [1.0, np.nan, 3.0]], "column 'lag_2' row 1: missing value"),
@@ -106,7 +121,10 @@ def test_sunspots_end_to_end_with_lower_is_better_gate(make_cfg, tmp_path):
     for name in metrics:
         assert set(metrics[name]) == {"mae", "rmse", "mase"} and metrics[name]["rmse"] >= metrics[name]["mae"] > 0
     assert 10 < metrics["naive"]["mae"] < 20 and metrics["seasonal_naive"]["mae"] > metrics["naive"]["mae"]
-    assert metrics["linear_ar"]["mae"] < metrics["naive"]["mae"] and metrics["model"]["mae"] < 1.1 * metrics["naive"]["mae"]
+    assert (
+        metrics["linear_ar"]["mae"] < metrics["naive"]["mae"]
+        and metrics["model"]["mae"] < 1.1 * metrics["naive"]["mae"]
+    )
     ratio = metrics["naive"]["mase"] / metrics["naive"]["mae"]
     assert all(m["mase"] == pytest.approx(m["mae"] * ratio, rel=1e-4) for m in metrics.values())  # one train-span scale
     assert metrics["model"]["mae"] < untrained["metrics"]["model"]["mae"]
@@ -133,12 +151,21 @@ def test_sunspots_end_to_end_with_lower_is_better_gate(make_cfg, tmp_path):
 
 
 def test_bring_your_own_time_series_csv(make_cfg, tmp_path):
-    cfg = make_cfg("experiment=byo_timeseries", f"data.source.path={BYO_CSV}", "callbacks.progress_bar=null", "trainer.max_epochs=3")
+    cfg = make_cfg(
+        "experiment=byo_timeseries",
+        f"data.source.path={BYO_CSV}",
+        "callbacks.progress_bar=null",
+        "trainer.max_epochs=3",
+    )
     out = run_all(cfg)
     assert out["record"]["promoted"] and out["record"]["champion_version"] == 1
     metrics = out["metrics"]
     assert metrics["linear_ar"]["mase"] < 1 < metrics["seasonal_naive"]["mase"] < 2  # the example series is learnable
-    assert json.loads((tmp_path / "data/byo_timeseries/meta.json").read_text())["sizes"] == {"train": 144, "val": 36, "test": 36}
+    assert json.loads((tmp_path / "data/byo_timeseries/meta.json").read_text())["sizes"] == {
+        "train": 144,
+        "val": 36,
+        "test": 36,
+    }
 
     mlflow.set_tracking_uri(cfg.tracking.uri)
     model = mlflow.pyfunc.load_model("models:/byo_timeseries@champion")

@@ -24,7 +24,12 @@ FAST = ["trainer.max_epochs=2", "callbacks.progress_bar=null", "data.judge_max_i
 
 
 def gan_cfg(root: Path, *overrides: str) -> DictConfig:
-    base = [f"paths.prepared={root}/data/${{name}}", f"paths.models={root}/models/${{name}}", f"paths.reports={root}/reports/${{name}}", f"tracking.uri=sqlite:///{root}/mlflow.db"]
+    base = [
+        f"paths.prepared={root}/data/${{name}}",
+        f"paths.models={root}/models/${{name}}",
+        f"paths.reports={root}/reports/${{name}}",
+        f"tracking.uri=sqlite:///{root}/mlflow.db",
+    ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return compose("config", overrides=[*base, "experiment=digits_gan", *FAST, *overrides])
 
@@ -44,7 +49,10 @@ def test_digits_gan_end_to_end_serves_images_from_seed_and_label(root):
     run_id = json.loads((root / "models/digits_gan/run.json").read_text())["run_id"]
     client = MlflowClient(cfg.tracking.uri)
     assert len(client.get_metric_history(run_id, "val_fd")) == 2  # one Fréchet distance per epoch
-    assert [a.path for a in client.list_artifacts(run_id, "samples")] == ["samples/epoch_000.png", "samples/epoch_001.png"]
+    assert [a.path for a in client.list_artifacts(run_id, "samples")] == [
+        "samples/epoch_000.png",
+        "samples/epoch_001.png",
+    ]
 
     metrics = evaluate.run(cfg)
     assert set(metrics) == {"model", "uniform_noise", "gaussian_noise", "blurred_train", "floor_real_train"}
@@ -63,14 +71,18 @@ def test_digits_gan_end_to_end_serves_images_from_seed_and_label(root):
     images = np.asarray(model.predict(request))
     assert images.shape == (3, 8, 8) and images.min() >= 0 and images.max() <= 16
     assert np.array_equal(images, np.asarray(model.predict(request)))  # the same request, the same images, bit for bit
-    assert np.allclose(images[0], images[1], atol=1e-3) and np.abs(images[0] - images[2]).max() > 0.5  # the seed fixes the image
+    assert (
+        np.allclose(images[0], images[1], atol=1e-3) and np.abs(images[0] - images[2]).max() > 0.5
+    )  # the seed fixes the image
     for bad in ({"seed": [1], "label": [11]}, {"seed": [-1], "label": [3]}):
         with pytest.raises(mlflow.exceptions.MlflowException, match="input: column"):
             model.predict(pd.DataFrame(bad))
 
 
 def test_same_seed_same_generator(root):
-    cfg = gan_cfg(root, "logger=none", "trainer.max_epochs=1", "name=digits_gan_repeat", f"paths.prepared={root}/data/digits_gan")
+    cfg = gan_cfg(
+        root, "logger=none", "trainer.max_epochs=1", "name=digits_gan_repeat", f"paths.prepared={root}/data/digits_gan"
+    )
     assert train.run(cfg) == train.run(cfg)
 
 
@@ -104,10 +116,15 @@ def test_requests_are_checked_row_by_row(root):
 
 def test_mnist_gan_is_selected_by_config_only(tmp_path):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=["experiment=mnist_gan", f"paths.prepared={tmp_path}/p", "data.judge_max_iter=3"])
+        cfg = compose(
+            "config", overrides=["experiment=mnist_gan", f"paths.prepared={tmp_path}/p", "data.judge_max_iter=3"]
+        )
     assert prepare.run(cfg) == {"train": 3500, "val": 750, "test": 750}
     data = prepared_data.load(tmp_path / "p")
-    assert data.meta["net"] == {"in_shape": [1, 28, 28], "num_classes": 10} and data.extras()["judge_w0"].shape == (784, 128)
+    assert data.meta["net"] == {"in_shape": [1, 28, 28], "num_classes": 10} and data.extras()["judge_w0"].shape == (
+        784,
+        128,
+    )
     gan = instantiate(cfg.model, net={**cfg.model.net, **data.meta["net"]}, **data.meta["module"])
     x, y = data.arrays("val")
     assert x.shape == (750, 1, 28, 28) and -1 <= x.min() and x.max() <= 1

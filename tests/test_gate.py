@@ -68,7 +68,9 @@ def test_same_seed_same_interval_and_no_champion_promotes():
     assert first.promoted and first.ci_low is None and "ci_low" not in first.figures()
 
 
-@pytest.mark.parametrize("confidence, samples, key", [(1.0, 1000, "confidence"), (0.95, 10, "bootstrap_samples"), (0.0, 0, "confidence")])
+@pytest.mark.parametrize(
+    "confidence, samples, key", [(1.0, 1000, "confidence"), (0.95, 10, "bootstrap_samples"), (0.0, 0, "confidence")]
+)
 def test_bad_gate_settings_name_their_key(confidence, samples, key):
     y = np.array([0, 1, 0, 1])
     p = np.full((4, 2), 0.5)
@@ -98,4 +100,10 @@ def test_register_replaces_a_champion_only_when_clearly_better(make_cfg, tiny_cs
     assert not record["promoted"] and record["champion_version"] == 2 and record["ci_low"] <= 0
     assert int(client.get_model_version_by_alias("tiny", "champion").version) == 2
     moves = [(m["alias"], m["version"], m["kind"]) for m in aliases.history(client, "tiny")]
-    assert moves == [("challenger", 1, "gate"), ("champion", 1, "gate"), ("challenger", 2, "gate"), ("champion", 2, "gate"), ("challenger", 3, "gate")]
+    assert moves == [
+        ("challenger", 1, "gate"),
+        ("champion", 1, "gate"),
+        ("challenger", 2, "gate"),
+        ("champion", 2, "gate"),
+        ("challenger", 3, "gate"),
+    ]

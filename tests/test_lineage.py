@@ -31,7 +31,9 @@ def made(tmp_path_factory) -> dict:
     for stage in ("prepare", "train", "evaluate", "register"):
         r = _run([sys.executable, "-m", f"pipelines.{stage}", *tiny_overrides(csv)], repo, env)
         assert r.returncode == 0, f"{stage}: {r.stderr[-2000:]}"
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
     return {"repo": repo, "csv": csv, "uri": uri, "head": head, "tmp": tmp}
 
 
@@ -65,4 +67,8 @@ def test_rebuild_reproduces_the_data_then_notices_when_the_source_changed(made):
 def test_rebuild_from_a_repo_without_the_commit_fails_in_one_line(made, tmp_path):
     subprocess.run(["git", "init", "-q", str(tmp_path / "other")], check=True)
     r = lineage(made, "--rebuild", "--repo", str(tmp_path / "other"))
-    assert r.returncode == 2 and r.stderr.strip() == f"error: tiny v1: commit {made['head'][:10]} is not in the repository '{tmp_path / 'other'}' (fetch it, or pass --repo)"
+    assert (
+        r.returncode == 2
+        and r.stderr.strip()
+        == f"error: tiny v1: commit {made['head'][:10]} is not in the repository '{tmp_path / 'other'}' (fetch it, or pass --repo)"
+    )

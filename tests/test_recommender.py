@@ -18,7 +18,13 @@ from dlforge.errors import UserError
 from dlforge.tasks.recommendation import Recommendation
 from pipelines import evaluate, prepare, register, train
 
-SLICE = ["experiment=movielens", "data.max_users=40", "train.batch_size=256", "trainer.max_epochs=4", "callbacks.progress_bar=null"]
+SLICE = [
+    "experiment=movielens",
+    "data.max_users=40",
+    "train.batch_size=256",
+    "trainer.max_epochs=4",
+    "callbacks.progress_bar=null",
+]
 
 
 def test_split_puts_each_users_test_ratings_after_their_train_ratings(make_cfg):
@@ -47,11 +53,15 @@ def test_hit_rate_and_ndcg_on_a_hand_made_ranking():
     assert task.metric("hr_at_1", score, ref) == 0.0
     assert task.metric("hr_at_2", score, ref) == 1.0
     assert task.metric("ndcg_at_2", score, ref) == pytest.approx(1 / math.log2(3), abs=1e-6)
-    assert task.metric("ndcg_at_1", np.where(np.arange(7) == 1, 2.0, score), ref) == pytest.approx(0.5)  # user 1 now first
+    assert task.metric("ndcg_at_1", np.where(np.arange(7) == 1, 2.0, score), ref) == pytest.approx(
+        0.5
+    )  # user 1 now first
     ratings = np.array([0, 4.0, 3.5, 3.0, 0, 2.0, 0])  # rmse ignores the negatives' rows
     assert task.metric("rmse", ratings, ref) == pytest.approx(math.sqrt((1 + 0.25 + 1 + 0) / 4))
     both = np.stack([ratings, score], 1)  # (rating, ranking score) columns, as most-popular gives
-    assert task.metric("rmse", both, ref) == task.metric("rmse", ratings, ref) and task.metric("hr_at_2", both, ref) == 1.0
+    assert (
+        task.metric("rmse", both, ref) == task.metric("rmse", ratings, ref) and task.metric("hr_at_2", both, ref) == 1.0
+    )
 
 
 def test_preprocessor_maps_unknown_ids_to_zero_and_rejects_bad_requests(make_cfg, tmp_path):
@@ -100,6 +110,10 @@ def test_movielens_stages_end_to_end(make_cfg, tmp_path):
     seen = set(np.asarray(pre.items)[pre.seen_items(pre.user_index(np.array([user]))[0]) - 1].tolist())
     assert len(seen) > 10 and not seen & set(top["movie"])  # nothing the user rated in train
     assert top["rating"].is_monotonic_decreasing and top["title"].str.len().gt(0).all()
-    for bad in (pd.DataFrame({"userId": [user]}), pd.DataFrame({"user": ["abc"]}), pd.DataFrame({"user": [user], "movie": [1.5]})):
+    for bad in (
+        pd.DataFrame({"userId": [user]}),
+        pd.DataFrame({"user": ["abc"]}),
+        pd.DataFrame({"user": [user], "movie": [1.5]}),
+    ):
         with pytest.raises(MlflowException):
             model.predict(bad)

@@ -25,7 +25,9 @@ def test_tokeniser_and_vocabulary_come_from_train_only(make_cfg, tmp_path):
     sizes = prepare.run(make_cfg("experiment=reviews", *QUICK))
     assert sizes == {"train": 3400, "val": 600, "test": 1000}  # the published test table; val carved from training_data
     out = tmp_path / "data/reviews"
-    pre = TextPreprocessor(**{k: v for k, v in json.loads((out / "preprocess.json").read_text()).items() if k != "class"})
+    pre = TextPreprocessor(
+        **{k: v for k, v in json.loads((out / "preprocess.json").read_text()).items() if k != "class"}
+    )
     train_raw, test_raw = pd.read_parquet(out / "train_raw.parquet"), pd.read_parquet(out / "test_raw.parquet")
     assert list(test_raw.columns) == ["review"]
     train_words = {w for t in train_raw.review for w in tokenize(t)}
@@ -51,7 +53,10 @@ def test_padding_does_not_change_the_prediction():
         (lambda df: df.drop(columns="text"), "missing column 'text'"),
         (lambda df: df.assign(text=df.text.where(df.index != 7, None)), "column 'text' row 7: missing value"),
         (lambda df: df.assign(text=df.text.where(df.index != 3, "   ")), "column 'text' row 3: empty text"),
-        (lambda df: df.assign(label=df.label.where(df.index != 5, "meh")), "column 'label' row 5: value 'meh' is not one of"),
+        (
+            lambda df: df.assign(label=df.label.where(df.index != 5, "meh")),
+            "column 'label' row 5: value 'meh' is not one of",
+        ),
     ],
 )
 def test_bad_text_data_fails_naming_column_and_row(make_cfg, tmp_path, edit, message):
@@ -66,7 +71,9 @@ def test_reviews_end_to_end_serves_raw_strings(make_cfg, tmp_path):
     prepare.run(cfg)
     train.run(cfg)
     metrics = evaluate.run(cfg)
-    assert {"accuracy", "f1_macro", "roc_auc"} <= metrics["model"].keys() and metrics["model"].keys() == metrics["baseline"].keys()
+    assert {"accuracy", "f1_macro", "roc_auc"} <= metrics["model"].keys() and metrics["model"].keys() == metrics[
+        "baseline"
+    ].keys()
     assert metrics["baseline"]["roc_auc"] > 0.83  # TF-IDF + logistic regression on the raw texts
     assert metrics["model"]["roc_auc"] > 0.6  # two short epochs already learn something
     assert {"roc.png", "pr.png", "confusion.png"} <= {p.name for p in (tmp_path / "reports/reviews/plots").iterdir()}
@@ -74,9 +81,14 @@ def test_reviews_end_to_end_serves_raw_strings(make_cfg, tmp_path):
 
     mlflow.set_tracking_uri(cfg.tracking.uri)
     model = mlflow.pyfunc.load_model("models:/reviews@champion")
-    texts = ["Absolutely delicious, the best coffee I have had. Great price too!", "Stale, tasteless and overpriced. Do not buy."]
+    texts = [
+        "Absolutely delicious, the best coffee I have had. Great price too!",
+        "Stale, tasteless and overpriced. Do not buy.",
+    ]
     table = model.predict(pd.DataFrame({"review": texts}))
-    assert list(table.columns) == ["label", "proba_other", "proba_great"] and np.allclose(table[["proba_other", "proba_great"]].sum(axis=1), 1)
+    assert list(table.columns) == ["label", "proba_other", "proba_great"] and np.allclose(
+        table[["proba_other", "proba_great"]].sum(axis=1), 1
+    )
     assert table.equals(model.predict(texts))  # a plain list of strings works too
     with pytest.raises(mlflow.exceptions.MlflowException, match="column 'review' row 1: empty text"):
         model.predict(pd.DataFrame({"review": ["fine", ""]}))

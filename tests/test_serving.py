@@ -18,8 +18,8 @@ from hydra import compose, initialize_config_dir
 from sklearn.datasets import load_digits
 
 from conftest import CONF, ROOT
-from services import BIN, post, serve
 from pipelines import evaluate, prepare, register, train
+from services import BIN, post, serve
 
 pytestmark = pytest.mark.e2e
 CREDIT = pd.DataFrame({"student": ["No", "Yes", "No"], "balance": [300, 2600, 1200], "income": [45000, 15000, 30000]})
@@ -32,8 +32,13 @@ def store(tmp_path_factory) -> str:
     uri = f"sqlite:///{root}/mlflow.db"
     for use_case in ("credit_default", "digits"):
         overrides = [
-            f"experiment={use_case}", f"paths.prepared={root}/data/${{name}}", f"paths.models={root}/models/${{name}}",
-            f"paths.reports={root}/reports/${{name}}", f"tracking.uri={uri}", "trainer.max_epochs=5", "callbacks.progress_bar=null",
+            f"experiment={use_case}",
+            f"paths.prepared={root}/data/${{name}}",
+            f"paths.models={root}/models/${{name}}",
+            f"paths.reports={root}/reports/${{name}}",
+            f"tracking.uri={uri}",
+            "trainer.max_epochs=5",
+            "callbacks.progress_bar=null",
         ]
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
             cfg = compose("config", overrides=overrides)
@@ -77,8 +82,16 @@ def test_digits_answers_raw_integer_and_float_pixels(digits):
     "which, body, message",
     [
         ("credit", {"dataframe_records": [{"student": "No", "balance": 300}]}, "missing inputs ['income']"),
-        ("credit", {"dataframe_records": [{"student": "Maybe", "balance": 300, "income": 1}]}, "column 'student' row 0: unknown category 'Maybe'"),
-        ("credit", {"dataframe_records": [{"student": "No", "balance": None, "income": 1}]}, "column 'balance' row 0: missing value (NaN)"),
+        (
+            "credit",
+            {"dataframe_records": [{"student": "Maybe", "balance": 300, "income": 1}]},
+            "column 'student' row 0: unknown category 'Maybe'",
+        ),
+        (
+            "credit",
+            {"dataframe_records": [{"student": "No", "balance": None, "income": 1}]},
+            "column 'balance' row 0: missing value (NaN)",
+        ),
         ("digits", {"inputs": [[1, 2, 3]]}, "does not match expected shape (-1, 8, 8)"),
         ("digits", {"inputs": [[[40] * 8] * 8]}, "image 0: pixel values must lie in [0, 16.0]"),
     ],
@@ -90,12 +103,16 @@ def test_bad_requests_get_400_with_the_reason(request, which, body, message):
 
 def test_predict_command_matches_the_server_and_writes_atomically(store, credit, digits, tmp_path):
     env = {**os.environ, "MLFLOW_TRACKING_URI": store}
-    dlforge = lambda *a: subprocess.run([str(BIN / "dlforge"), *map(str, a)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)  # noqa: E731
+    dlforge = lambda *a: subprocess.run(
+        [str(BIN / "dlforge"), *map(str, a)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )  # noqa: E731
     CREDIT.to_csv(tmp_path / "credit.csv", index=False)
     r = dlforge("predict", "credit_default", tmp_path / "credit.csv", tmp_path / "out/credit.parquet")
     assert r.returncode == 0, r.stderr
     served = pd.DataFrame(post(credit, {"dataframe_records": CREDIT.to_dict(orient="records")})[1]["predictions"])
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out/credit.parquet"), served, check_exact=False, rtol=1e-6)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "out/credit.parquet"), served, check_exact=False, rtol=1e-6
+    )
 
     np.save(tmp_path / "digits.npy", load_digits().images[:20].astype(np.int64))
     r = dlforge("predict", "digits@champion", tmp_path / "digits.npy", tmp_path / "out/digits.csv")
@@ -106,5 +123,10 @@ def test_predict_command_matches_the_server_and_writes_atomically(store, credit,
     bad = CREDIT.assign(student=["No", "Maybe", "No"])
     bad.to_csv(tmp_path / "bad.csv", index=False)
     r = dlforge("predict", "credit_default", tmp_path / "bad.csv", tmp_path / "out/bad.csv")
-    assert r.returncode == 2 and r.stderr.strip().splitlines() == [f"error: input '{tmp_path / 'bad.csv'}': input: column 'student' row 1: unknown category 'Maybe' (known: ['No', 'Yes'])"]
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["credit.parquet", "digits.csv"]  # nothing half-written
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        f"error: input '{tmp_path / 'bad.csv'}': input: column 'student' row 1: unknown category 'Maybe' (known: ['No', 'Yes'])"
+    ]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "credit.parquet",
+        "digits.csv",
+    ]  # nothing half-written

@@ -14,8 +14,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from conftest import CONF
-from services import post, serve
 from pipelines import evaluate, prepare, register, train
+from services import post, serve
 
 pytestmark = pytest.mark.e2e
 QUICK = {
@@ -32,8 +32,13 @@ def store(tmp_path_factory) -> str:
     uri = f"sqlite:///{root}/mlflow.db"
     for use_case, quick in QUICK.items():
         overrides = [
-            f"experiment={use_case}", f"paths.prepared={root}/data/${{name}}", f"paths.models={root}/models/${{name}}",
-            f"paths.reports={root}/reports/${{name}}", f"tracking.uri={uri}", "callbacks.progress_bar=null", *quick,
+            f"experiment={use_case}",
+            f"paths.prepared={root}/data/${{name}}",
+            f"paths.models={root}/models/${{name}}",
+            f"paths.reports={root}/reports/${{name}}",
+            f"tracking.uri={uri}",
+            "callbacks.progress_bar=null",
+            *quick,
         ]
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
             cfg = compose("config", overrides=overrides)
@@ -63,7 +68,9 @@ def test_family_answers_raw_requests_and_rejects_bad_ones(server):
         assert len(forecasts) == 2 and all(np.isfinite(forecasts))
         status, body = post(url, {"inputs": [window[:40]]})  # a window of the wrong length
     elif use_case == "reviews":
-        status, body = post(url, frame(["review"], [["Delicious tea, I buy it every month!"], ["Stale, bland and overpriced."]]))
+        status, body = post(
+            url, frame(["review"], [["Delicious tea, I buy it every month!"], ["Stale, bland and overpriced."]])
+        )
         assert status == 200, body
         rows = body["predictions"]
         assert len(rows) == 2 and all(abs(r["proba_great"] + r["proba_other"] - 1) < 1e-6 for r in rows)
@@ -73,7 +80,9 @@ def test_family_answers_raw_requests_and_rejects_bad_ones(server):
         assert status == 200, body
         images = np.asarray(body["predictions"], dtype=float)
         assert images.shape == (3, 8, 8) and images.min() >= 0 and images.max() <= 16
-        assert np.allclose(images[0], images[1], atol=1e-3) and np.abs(images[0] - images[2]).max() > 0.5  # the seed fixes the image
+        assert (
+            np.allclose(images[0], images[1], atol=1e-3) and np.abs(images[0] - images[2]).max() > 0.5
+        )  # the seed fixes the image
         status, body = post(url, frame(["seed", "label"], [[7, 12]]))  # no such digit
     else:
         status, body = post(url, frame(["user", "movie"], [[1, 31], [1, 1029]]))
@@ -83,7 +92,9 @@ def test_family_answers_raw_requests_and_rejects_bad_ones(server):
         status, body = post(url, frame(["user"], [[1]]))
         assert status == 200, body
         top = body["predictions"]
-        assert len(top) == 10 and len({r["movie"] for r in top}) == 10 and [r["rank"] for r in top] == list(range(1, 11))
+        assert (
+            len(top) == 10 and len({r["movie"] for r in top}) == 10 and [r["rank"] for r in top] == list(range(1, 11))
+        )
         status, body = post(url, frame(["user", "movie"], [["one", 31]]))  # not an integer id: MLflow's schema check
         assert status == 400 and body["error_code"] == "BAD_REQUEST" and "user" in body["message"], body
         return

@@ -29,9 +29,16 @@ def server(tmp_path_factory) -> Iterator[dict]:
     root = tmp_path_factory.mktemp("shared")
     with services.fresh_database() as db:
         port = services.free_port()
-        env = {"DLFORGE_BACKEND_URI": db, "DLFORGE_SERVER_PORT": str(port), "DLFORGE_ARTIFACTS_DIR": str(root / "artifacts"), "MLFLOW": str(services.BIN / "mlflow")}
+        env = {
+            "DLFORGE_BACKEND_URI": db,
+            "DLFORGE_SERVER_PORT": str(port),
+            "DLFORGE_ARTIFACTS_DIR": str(root / "artifacts"),
+            "MLFLOW": str(services.BIN / "mlflow"),
+        }
         url = f"http://127.0.0.1:{port}"
-        with services.process(["bash", str(ROOT / "scripts/mlflow-server.sh")], env, root / "server.log", f"{url}/health", cwd=root):
+        with services.process(
+            ["bash", str(ROOT / "scripts/mlflow-server.sh")], env, root / "server.log", f"{url}/health", cwd=root
+        ):
             yield {"url": url, "db": db, "artifacts": root / "artifacts", "root": root}
 
 
@@ -39,7 +46,12 @@ def server(tmp_path_factory) -> Iterator[dict]:
 def pipeline(server) -> dict:
     """prepare → train → evaluate → register of the tiny use case, tracked only through MLFLOW_TRACKING_URI."""
     root = server["root"]
-    args = [*tiny_overrides(write_tiny_csv(root / "tiny.csv")), f"paths.prepared={root}/data/tiny", f"paths.models={root}/models/tiny", f"paths.reports={root}/reports/tiny"]
+    args = [
+        *tiny_overrides(write_tiny_csv(root / "tiny.csv")),
+        f"paths.prepared={root}/data/tiny",
+        f"paths.models={root}/models/tiny",
+        f"paths.reports={root}/reports/tiny",
+    ]
     timings = {}
     for stage in ("prepare", "train", "evaluate", "register"):
         start = time.monotonic()
@@ -54,14 +66,19 @@ def test_stages_track_and_register_through_the_server_into_postgresql(pipeline):
     client = MlflowClient(pipeline["url"])
     run = client.get_run(pipeline["run_id"])
     assert run.info.artifact_uri.startswith("mlflow-artifacts:")  # uploaded through the server, not a local path
-    assert {"test_pr_auc", "baseline_test_pr_auc"} <= run.data.metrics.keys() and len(client.get_metric_history(run.info.run_id, "val_loss")) == 3
+    assert {"test_pr_auc", "baseline_test_pr_auc"} <= run.data.metrics.keys() and len(
+        client.get_metric_history(run.info.run_id, "val_loss")
+    ) == 3
     assert json.loads((pipeline["root"] / "models/tiny/run.json").read_text())["tracking_uri"] == pipeline["url"]
     stored = {p.relative_to(pipeline["artifacts"]).as_posix() for p in pipeline["artifacts"].rglob("*") if p.is_file()}
     assert any(p.endswith(f"{run.info.run_id}/artifacts/plots/roc.png") for p in stored), sorted(stored)[:20]
     assert any(p.endswith("/artifacts/MLmodel") for p in stored)  # the logged model, in the server's folder
     # The registry really lives in PostgreSQL:
     assert services.query(pipeline["db"], "SELECT name FROM registered_models") == [("tiny",)]
-    assert services.query(pipeline["db"], "SELECT alias, version FROM registered_model_aliases ORDER BY alias") == [("challenger", 1), ("champion", 1)]
+    assert services.query(pipeline["db"], "SELECT alias, version FROM registered_model_aliases ORDER BY alias") == [
+        ("challenger", 1),
+        ("champion", 1),
+    ]
 
 
 def test_champion_loads_and_predicts_through_the_server(pipeline, tmp_path):
@@ -69,14 +86,30 @@ def test_champion_loads_and_predicts_through_the_server(pipeline, tmp_path):
     model = mlflow.pyfunc.load_model("models:/tiny@champion")
     out = model.predict(pd.DataFrame({"x1": [3.0, -3.0], "x2": [0.0, 0.0], "kind": ["a", "b"]}))
     assert out["label"].tolist() == ["pos", "neg"]
-    r = subprocess.run([str(services.BIN / "dlforge"), "list", "--json"], env={**os.environ, "MLFLOW_TRACKING_URI": pipeline["url"]}, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [str(services.BIN / "dlforge"), "list", "--json"],
+        env={**os.environ, "MLFLOW_TRACKING_URI": pipeline["url"]},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0 and json.loads(r.stdout)[0]["aliases"] == {"challenger": 1, "champion": 1}, r.stderr
 
 
 def test_server_script_refuses_an_unreachable_database(tmp_path):
-    env = {**os.environ, "DLFORGE_BACKEND_URI": "postgresql+psycopg2://dlforge:secret@127.0.0.1:1/none", "MLFLOW": str(services.BIN / "mlflow")}
-    r = subprocess.run(["bash", str(ROOT / "scripts/mlflow-server.sh")], env=env, capture_output=True, text=True, timeout=60)
-    assert r.returncode == 2 and "PostgreSQL not reachable at postgresql+psycopg2://dlforge:***@127.0.0.1:1/none" in r.stderr and "secret" not in r.stderr
+    env = {
+        **os.environ,
+        "DLFORGE_BACKEND_URI": "postgresql+psycopg2://dlforge:secret@127.0.0.1:1/none",
+        "MLFLOW": str(services.BIN / "mlflow"),
+    }
+    r = subprocess.run(
+        ["bash", str(ROOT / "scripts/mlflow-server.sh")], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert (
+        r.returncode == 2
+        and "PostgreSQL not reachable at postgresql+psycopg2://dlforge:***@127.0.0.1:1/none" in r.stderr
+        and "secret" not in r.stderr
+    )
 
 
 def test_ui_shows_runs_metrics_and_the_champion_in_a_real_browser(pipeline, tmp_path):
@@ -100,7 +133,13 @@ def test_ui_shows_runs_metrics_and_the_champion_in_a_real_browser(pipeline, tmp_
 
     try:
         page(f"#/experiments/{exp}/runs", "Training runs", run.info.run_name, "1 matching run", shot="experiment.png")
-        shown = page(f"#/experiments/{exp}/runs/{run.info.run_id}", "Metrics", "test_pr_auc", "baseline_test_pr_auc", shot="run.png")
+        shown = page(
+            f"#/experiments/{exp}/runs/{run.info.run_id}",
+            "Metrics",
+            "test_pr_auc",
+            "baseline_test_pr_auc",
+            shot="run.png",
+        )
         assert str(run.data.metrics["test_pr_auc"]) in shown
         shown = page("#/models/tiny", "Version 1", "@ champion", shot="model.png")
         assert "dlforge.gate.promoted" in shown

@@ -13,8 +13,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from conftest import ROOT, tiny_overrides
-from dlforge.errors import UserError
 from dlforge.data import prepared as prepared_data
+from dlforge.errors import UserError
 from pipelines import evaluate, prepare, register, train
 
 
@@ -97,7 +97,10 @@ def test_train_evaluate_register_track_everything_in_one_run(tiny, tmp_path):
     assert json.loads((tmp_path / "reports/tiny/registry.json").read_text())["promoted"] is True
     version = client.get_model_version_by_alias("tiny", "champion")
     assert int(version.version) == 1 and version.run_id == ref["run_id"]
-    assert version.tags["dlforge.gate.promoted"] == "true" and version.tags["dlforge.data_hash"] == run.data.tags["dlforge.data_hash"]
+    assert (
+        version.tags["dlforge.gate.promoted"] == "true"
+        and version.tags["dlforge.data_hash"] == run.data.tags["dlforge.data_hash"]
+    )
 
     mlflow.set_tracking_uri(cfg.tracking.uri)
     model = mlflow.pyfunc.load_model("models:/tiny@champion")

@@ -18,12 +18,27 @@ from conftest import copy_repo, git_commit, mlflow_runs, sh, work_overrides
 
 
 def _sweep(work: Path, name: str, *extra: str, timeout: int = 400):
-    args = work_overrides(work, name, "trainer.max_epochs=3", "callbacks.early_stopping=null", f"hydra.sweep.dir={work}/sweeps/{name}", *extra)
+    args = work_overrides(
+        work,
+        name,
+        "trainer.max_epochs=3",
+        "callbacks.early_stopping=null",
+        f"hydra.sweep.dir={work}/sweeps/{name}",
+        *extra,
+    )
     return sh([sys.executable, "-m", "pipelines.train", "-m", *args], work, timeout=timeout)
 
 
 def _optuna(work: Path, name: str, n_trials: int, *extra: str, timeout: int = 400):
-    return _sweep(work, name, "hparams_search=credit_default", f"hydra.sweeper.n_trials={n_trials}", f"hydra.sweeper.storage=sqlite:///{work}/optuna.db", *extra, timeout=timeout)
+    return _sweep(
+        work,
+        name,
+        "hparams_search=credit_default",
+        f"hydra.sweeper.n_trials={n_trials}",
+        f"hydra.sweeper.storage=sqlite:///{work}/optuna.db",
+        *extra,
+        timeout=timeout,
+    )
 
 
 def _parent_and_children(work: Path, experiment: str) -> tuple:
@@ -60,14 +75,24 @@ def test_optuna_sweep_prunes_and_resumes(work: Path):
 
     # Same command, more trials, a pruner that stops every trial at its first epoch (loss > 0):
     # the study resumes at trial 4 and records the pruned trials in Optuna and MLflow.
-    _optuna(work, "tiny", 6, "hydra.sweeper.pruner._target_=optuna.pruners.ThresholdPruner", "~hydra.sweeper.pruner.n_startup_trials", "hydra.sweeper.pruner.n_warmup_steps=0", "+hydra.sweeper.pruner.upper=0.0")
+    _optuna(
+        work,
+        "tiny",
+        6,
+        "hydra.sweeper.pruner._target_=optuna.pruners.ThresholdPruner",
+        "~hydra.sweeper.pruner.n_startup_trials",
+        "hydra.sweeper.pruner.n_warmup_steps=0",
+        "+hydra.sweeper.pruner.upper=0.0",
+    )
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{work}/optuna.db")
     assert [(t.number, t.state.name) for t in study.trials][4:] == [(4, "PRUNED"), (5, "PRUNED")]
     same_parent, children = _parent_and_children(work, "tiny")
     assert same_parent.info.run_id == parent.info.run_id
     pruned = [c for c in children if c.data.tags.get("dlforge.trial_state") == "PRUNED"]
     assert sorted(c.data.tags["dlforge.trial"] for c in pruned) == ["4", "5"]
-    assert all(c.info.status == "KILLED" and len(client.get_metric_history(c.info.run_id, "val_loss")) == 1 for c in pruned)
+    assert all(
+        c.info.status == "KILLED" and len(client.get_metric_history(c.info.run_id, "val_loss")) == 1 for c in pruned
+    )
 
 
 def test_joblib_launcher_runs_trials_in_parallel(work: Path):
@@ -83,12 +108,21 @@ def test_joblib_launcher_runs_trials_in_parallel(work: Path):
 def test_winner_written_back_then_trained_and_registered_by_dvc(tmp_path: Path):
     repo = copy_repo(tmp_path)
     experiment_file = repo / "conf/experiment/credit_default.yaml"
-    experiment_file.write_text(experiment_file.read_text().replace("max_epochs: 40", "max_epochs: 5"))  # keep the test short
+    experiment_file.write_text(
+        experiment_file.read_text().replace("max_epochs: 40", "max_epochs: 5")
+    )  # keep the test short
     git_commit(repo, "shorter training")
     sh(["dvc", "repro", "register@credit_default"], repo)
-    sweep = ["experiment=credit_default", "hparams_search=credit_default", "trainer.max_epochs=2", "callbacks.progress_bar=null"]
+    sweep = [
+        "experiment=credit_default",
+        "hparams_search=credit_default",
+        "trainer.max_epochs=2",
+        "callbacks.progress_bar=null",
+    ]
     sh([sys.executable, "-m", "pipelines.train", "-m", *sweep, "hydra.sweeper.n_trials=2"], repo, timeout=600)
-    assert "up to date" in sh(["dvc", "status", "--with-deps", "register@credit_default"], repo).stdout  # the sweep left the pipeline alone
+    assert (
+        "up to date" in sh(["dvc", "status", "--with-deps", "register@credit_default"], repo).stdout
+    )  # the sweep left the pipeline alone
 
     out = sh([sys.executable, "-m", "pipelines.promote_sweep", *sweep], repo).stdout
     best = optuna.load_study(study_name="credit_default", storage=f"sqlite:///{repo}/optuna.db").best_trial
@@ -96,11 +130,17 @@ def test_winner_written_back_then_trained_and_registered_by_dvc(tmp_path: Path):
     experiment = yaml.safe_load((repo / "conf/experiment/credit_default.yaml").read_text())
     assert experiment["model"]["optimizer"]["lr"] == best.params["model.optimizer.lr"]
     assert experiment["model"]["net"]["hidden"] == yaml.safe_load(best.params["model.net.hidden"])
-    assert "# overrides of conf/model/mlp.yaml" in (repo / "conf/experiment/credit_default.yaml").read_text()  # comments kept
+    assert (
+        "# overrides of conf/model/mlp.yaml" in (repo / "conf/experiment/credit_default.yaml").read_text()
+    )  # comments kept
     parent = next(r for r in mlflow_runs(repo, "credit_default") if r.data.tags.get("dlforge.sweep") == "true")
     assert experiment["train"]["tuned_by"] == parent.info.run_id
 
-    ran = set(re.findall(r"Running stage '([^']+)'", sh(["dvc", "repro", "register@credit_default"], repo, timeout=600).stdout))
+    ran = set(
+        re.findall(
+            r"Running stage '([^']+)'", sh(["dvc", "repro", "register@credit_default"], repo, timeout=600).stdout
+        )
+    )
     assert ran == {"train@credit_default", "evaluate@credit_default", "register@credit_default"}
     client = MlflowClient(f"sqlite:///{repo}/mlflow.db")
     version = client.get_model_version_by_alias("credit_default", "challenger")
@@ -109,7 +149,18 @@ def test_winner_written_back_then_trained_and_registered_by_dvc(tmp_path: Path):
     # DVC-native sweep over the same parameters: two queued experiments, run by the queue.
     git_commit(repo, "tuned")
     for lr in ("0.002", "0.02"):
-        sh(["dvc", "exp", "run", "--queue", "-S", f"conf/experiment/credit_default.yaml:model.optimizer.lr={lr}", "evaluate@credit_default"], repo)
+        sh(
+            [
+                "dvc",
+                "exp",
+                "run",
+                "--queue",
+                "-S",
+                f"conf/experiment/credit_default.yaml:model.optimizer.lr={lr}",
+                "evaluate@credit_default",
+            ],
+            repo,
+        )
     sh(["dvc", "queue", "start", "-j", "1"], repo)
     deadline = time.time() + 600
     while re.search(r"\b(Queued|Running)\b", sh(["dvc", "queue", "status"], repo).stdout) and time.time() < deadline:

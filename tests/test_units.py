@@ -16,7 +16,14 @@ def test_first_version_is_promoted():
 
 @pytest.mark.parametrize(
     "challenger, champion, higher, margin, promoted",
-    [(0.8, 0.7, True, 0.0, True), (0.7, 0.8, True, 0.0, False), (0.75, 0.7, True, 0.1, False), (0.7, 0.7, True, 0.0, False), (1.0, 2.0, False, 0.0, True), (2.0, 1.0, False, 0.0, False)],
+    [
+        (0.8, 0.7, True, 0.0, True),
+        (0.7, 0.8, True, 0.0, False),
+        (0.75, 0.7, True, 0.1, False),
+        (0.7, 0.7, True, 0.0, False),
+        (1.0, 2.0, False, 0.0, True),
+        (2.0, 1.0, False, 0.0, False),
+    ],
 )
 def test_gate_respects_direction_and_margin(challenger, champion, higher, margin, promoted):
     assert decide("m", challenger, champion, higher, margin).promoted is promoted

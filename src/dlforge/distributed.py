@@ -52,7 +52,10 @@ def world_size(trainer: DictConfig) -> int:
 
 def externally_launched() -> bool:
     """True inside a process started by torchrun, srun (SLURM) or one of our own launches."""
-    slurm = int(os.environ.get("SLURM_NTASKS", "1")) > 1 and os.environ.get("SLURM_JOB_NAME") not in ("bash", "interactive")
+    slurm = int(os.environ.get("SLURM_NTASKS", "1")) > 1 and os.environ.get("SLURM_JOB_NAME") not in (
+        "bash",
+        "interactive",
+    )
     return "LOCAL_RANK" in os.environ or "TORCHELASTIC_RUN_ID" in os.environ or slurm
 
 
@@ -60,11 +63,15 @@ def needs_launch(trainer: DictConfig, batch_size: int) -> bool:
     """Whether this stage must start its DDP workers itself; checks the global batch divides."""
     world = world_size(trainer)
     if batch_size % world:
-        raise UserError(f"config key 'train.batch_size': the global batch {batch_size} does not divide over {world} processes")
+        raise UserError(
+            f"config key 'train.batch_size': the global batch {batch_size} does not divide over {world} processes"
+        )
     if world == 1 or externally_launched():
         return False
     if int(trainer.get("num_nodes", 1)) > 1:
-        raise UserError(f"config key 'trainer.num_nodes': {trainer.num_nodes} nodes need an external launcher (torchrun or srun, see README 'Scaling out')")
+        raise UserError(
+            f"config key 'trainer.num_nodes': {trainer.num_nodes} nodes need an external launcher (torchrun or srun, see README 'Scaling out')"
+        )
     return str(trainer.get("strategy", "auto")) in _SELF_LAUNCHED
 
 

@@ -20,7 +20,11 @@ def _parser() -> argparse.ArgumentParser:
     from dlforge.cli import lineage, registry
 
     p = argparse.ArgumentParser(prog="dlforge", description=__doc__.splitlines()[0])
-    p.add_argument("--tracking-uri", default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI), help="MLflow store or server (default: $MLFLOW_TRACKING_URI, else %(default)s)")
+    p.add_argument(
+        "--tracking-uri",
+        default=os.environ.get("MLFLOW_TRACKING_URI", DEFAULT_URI),
+        help="MLflow store or server (default: $MLFLOW_TRACKING_URI, else %(default)s)",
+    )
     p.add_argument("--verbose", action="store_true", help="full tracebacks")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     registry.add_commands(sub)
@@ -46,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as e:  # an unreachable server, a broken store: still one line unless --verbose
         if args.verbose:
             raise
-        print(f"error: {type(e).__name__}: {' '.join(str(e).split())[:400]} (--verbose for the traceback)", file=sys.stderr)
+        print(
+            f"error: {type(e).__name__}: {' '.join(str(e).split())[:400]} (--verbose for the traceback)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -27,9 +27,15 @@ _REBUILD = (
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("lineage", help="code, data and config behind a version; --rebuild re-makes its data and compares")
+    p = sub.add_parser(
+        "lineage", help="code, data and config behind a version; --rebuild re-makes its data and compares"
+    )
     p.add_argument("ref", help="NAME (its champion), NAME@ALIAS or NAME/VERSION")
-    p.add_argument("--rebuild", action="store_true", help="clone the repo at the version's commit, re-run prepare, train and evaluate, compare")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="clone the repo at the version's commit, re-run prepare, train and evaluate, compare",
+    )
     p.add_argument("--repo", default=".", help="git repository holding the commit (default: the current folder)")
     p.add_argument("--workdir", help="where to clone (default: a temp folder, removed afterwards)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -48,11 +54,18 @@ def lineage(client: Any, ref: str) -> dict[str, Any]:
         config = mlflow.artifacts.load_text(f"runs:/{v.run_id}/config.yaml")
     except Exception:  # runs trained with logger=none never reach the registry; older runs may lack it
         config = None
-    metrics = {k.removeprefix("test_"): v for k, v in client.get_run(v.run_id).data.metrics.items() if k.startswith("test_")}
+    metrics = {
+        k.removeprefix("test_"): v for k, v in client.get_run(v.run_id).data.metrics.items() if k.startswith("test_")
+    }
     return {
-        "name": v.name, "version": int(v.version), "run_id": v.run_id,
-        "git_commit": tags.get("dlforge.git_commit"), "git_dirty": tags.get("dlforge.git_dirty"),
-        "data_hash": tags.get("dlforge.data_hash"), "test_metrics": metrics, "config": config,
+        "name": v.name,
+        "version": int(v.version),
+        "run_id": v.run_id,
+        "git_commit": tags.get("dlforge.git_commit"),
+        "git_dirty": tags.get("dlforge.git_dirty"),
+        "data_hash": tags.get("dlforge.data_hash"),
+        "test_metrics": metrics,
+        "config": config,
     }
 
 
@@ -66,30 +79,56 @@ def rebuild(info: dict[str, Any], repo: Path, workdir: Path) -> dict[str, Any]:
     if not info["git_commit"] or info["git_commit"] == "unknown" or not info["data_hash"]:
         raise UserError(f"{where}: has no lineage tags (dlforge.git_commit, dlforge.data_hash) to rebuild from")
     if info["git_dirty"] != "false":
-        raise UserError(f"{where}: was trained from a dirty work tree (dlforge.git_dirty={info['git_dirty']}); commit {info['git_commit'][:10]} alone cannot rebuild it")
+        raise UserError(
+            f"{where}: was trained from a dirty work tree (dlforge.git_dirty={info['git_dirty']}); commit {info['git_commit'][:10]} alone cannot rebuild it"
+        )
     if info["config"] is None:
         raise UserError(f"{where}: run {info['run_id']} has no config.yaml artifact to rebuild from")
     if _git(["cat-file", "-e", f"{info['git_commit']}^{{commit}}"], repo).returncode:
-        raise UserError(f"{where}: commit {info['git_commit'][:10]} is not in the repository '{repo}' (fetch it, or pass --repo)")
+        raise UserError(
+            f"{where}: commit {info['git_commit'][:10]} is not in the repository '{repo}' (fetch it, or pass --repo)"
+        )
     clone = workdir / "repo"
-    for args in (["clone", "--quiet", "--no-checkout", str(repo.resolve()), str(clone)], ["-C", str(clone), "checkout", "--quiet", "--detach", info["git_commit"]]):
+    for args in (
+        ["clone", "--quiet", "--no-checkout", str(repo.resolve()), str(clone)],
+        ["-C", str(clone), "checkout", "--quiet", "--detach", info["git_commit"]],
+    ):
         r = _git(args, Path.cwd())
         if r.returncode:
             raise UserError(f"{where}: git {' '.join(args[:2])} failed: {' '.join(r.stderr.split())[:200]}")
     cfg = OmegaConf.create(info["config"])
     out = workdir / "prepared"
-    cfg.paths.prepared, cfg.paths.models, cfg.paths.reports = str(out), str(workdir / "models"), str(workdir / "reports")
+    cfg.paths.prepared, cfg.paths.models, cfg.paths.reports = (
+        str(out),
+        str(workdir / "models"),
+        str(workdir / "reports"),
+    )
     cfg.logger = {}  # tracking off: the rebuild must not add runs to the store it is checked against
     OmegaConf.save(cfg, workdir / "config.yaml")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(clone / "src"), str(clone)])}  # that commit's code, not ours
-    r = subprocess.run([sys.executable, "-c", _REBUILD, str(workdir / "config.yaml")], cwd=clone, env=env, capture_output=True, text=True, timeout=1800)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(clone / "src"), str(clone)]),
+    }  # that commit's code, not ours
+    r = subprocess.run(
+        [sys.executable, "-c", _REBUILD, str(workdir / "config.yaml")],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if r.returncode:
         raise UserError(f"{where}: the stages at {info['git_commit'][:10]} failed: {' '.join(r.stderr.split())[-300:]}")
     rebuilt = tree_hash(out)
     metrics = json.loads((workdir / "reports" / "metrics.json").read_text())["model"]
     differ = {k: [v, metrics.get(k)] for k, v in info["test_metrics"].items() if metrics.get(k) != v}
-    return {"rebuilt_hash": rebuilt, "rebuilt_metrics": metrics, "data_reproduced": rebuilt == info["data_hash"], "metrics_differ": differ,
-            "reproduced": rebuilt == info["data_hash"] and not differ and bool(info["test_metrics"])}
+    return {
+        "rebuilt_hash": rebuilt,
+        "rebuilt_metrics": metrics,
+        "data_reproduced": rebuilt == info["data_hash"],
+        "metrics_differ": differ,
+        "reproduced": rebuilt == info["data_hash"] and not differ and bool(info["test_metrics"]),
+    }
 
 
 def run(args: argparse.Namespace) -> None:
@@ -111,7 +150,11 @@ def run(args: argparse.Namespace) -> None:
         print(f"  code  git {info['git_commit']} (dirty: {info['git_dirty']})")
         print(f"  data  sha256 {info['data_hash']}")
         if "reproduced" in info:
-            data = "same data hash" if info["data_reproduced"] else f"NOT reproduced: rebuilt data hashes to {info['rebuilt_hash']}"
+            data = (
+                "same data hash"
+                if info["data_reproduced"]
+                else f"NOT reproduced: rebuilt data hashes to {info['rebuilt_hash']}"
+            )
             print(f"  rebuild at that commit → {data}")
             for k, v in info["rebuilt_metrics"].items():
                 recorded = info["test_metrics"].get(k)

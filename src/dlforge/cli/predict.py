@@ -32,7 +32,9 @@ def read_input(path: Path) -> Any:
     try:
         data = READERS[path.suffix](path)
     except Exception as e:
-        raise UserError(f"input '{path}': cannot be read as {path.suffix[1:]} ({' '.join(str(e).split())[:200]})") from e
+        raise UserError(
+            f"input '{path}': cannot be read as {path.suffix[1:]} ({' '.join(str(e).split())[:200]})"
+        ) from e
     if len(data) == 0:
         raise UserError(f"input '{path}': has no rows")
     return data
@@ -68,7 +70,11 @@ def _cast_to_signature(model: Any, x: Any) -> Any:
         if schema.is_tensor_spec() and np.issubdtype(x.dtype, np.integer):
             return x.astype(schema.numpy_types()[0])
         return x
-    floats = {c.name for c in schema.inputs if not schema.is_tensor_spec() and getattr(c.type, "name", str(c.type)) in ("double", "float")}
+    floats = {
+        c.name
+        for c in schema.inputs
+        if not schema.is_tensor_spec() and getattr(c.type, "name", str(c.type)) in ("double", "float")
+    }
     ints = [c for c in x.columns if c in floats and pd.api.types.is_integer_dtype(x[c])]
     return x.astype({c: "float64" for c in ints}) if ints else x
 

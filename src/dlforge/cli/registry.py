@@ -76,17 +76,22 @@ def _out(args: argparse.Namespace, data: Any, table: Table | None = None) -> Non
 
 
 def _when(ms: int | None) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if ms else ""
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if ms else ""
 
 
 def _version_row(v: Any, held: dict[str, str]) -> dict[str, Any]:
     """One version's summary; `held` is the model's alias map (search results carry no aliases)."""
     t = v.tags
     return {
-        "version": int(v.version), "aliases": sorted(a for a, n in held.items() if int(n) == int(v.version)), "created": _when(v.creation_timestamp), "run_id": v.run_id,
-        "gate_metric": t.get("dlforge.gate.metric"), "score": t.get("dlforge.gate.challenger"),
+        "version": int(v.version),
+        "aliases": sorted(a for a, n in held.items() if int(n) == int(v.version)),
+        "created": _when(v.creation_timestamp),
+        "run_id": v.run_id,
+        "gate_metric": t.get("dlforge.gate.metric"),
+        "score": t.get("dlforge.gate.challenger"),
         "ci": [t.get("dlforge.gate.ci_low"), t.get("dlforge.gate.ci_high")] if "dlforge.gate.ci_low" in t else None,
-        "promoted": t.get("dlforge.gate.promoted"), "git_commit": (t.get("dlforge.git_commit") or "")[:10],
+        "promoted": t.get("dlforge.gate.promoted"),
+        "git_commit": (t.get("dlforge.git_commit") or "")[:10],
     }
 
 
@@ -94,26 +99,61 @@ def cmd_list(args: argparse.Namespace) -> None:
     client = _client(args)
     if args.name:
         held = aliases.get_model(client, args.name).aliases
-        rows = sorted((_version_row(v, held) for v in client.search_model_versions(f"name='{args.name}'")), key=lambda r: -r["version"])
+        rows = sorted(
+            (_version_row(v, held) for v in client.search_model_versions(f"name='{args.name}'")),
+            key=lambda r: -r["version"],
+        )
         table = Table(title=f"{args.name}: versions")
-        for col in ("version", "aliases", "created (UTC)", "gate metric", "score", "gain interval", "promoted", "commit"):
+        for col in (
+            "version",
+            "aliases",
+            "created (UTC)",
+            "gate metric",
+            "score",
+            "gain interval",
+            "promoted",
+            "commit",
+        ):
             table.add_column(col)
         for r in rows:
             ci = f"[{float(r['ci'][0]):+.4f}, {float(r['ci'][1]):+.4f}]" if r["ci"] else ""
-            table.add_row(f"v{r['version']}", ", ".join(r["aliases"]), r["created"], r["gate_metric"] or "", r["score"] or "", ci, r["promoted"] or "", r["git_commit"])
+            table.add_row(
+                f"v{r['version']}",
+                ", ".join(r["aliases"]),
+                r["created"],
+                r["gate_metric"] or "",
+                r["score"] or "",
+                ci,
+                r["promoted"] or "",
+                r["git_commit"],
+            )
         return _out(args, rows, table)
     models = client.search_registered_models()
     rows = []
     for m in sorted(models, key=lambda m: m.name):
         latest = max((int(v.version) for v in client.search_model_versions(f"name='{m.name}'")), default=None)
-        rows.append({"name": m.name, "aliases": {a: int(v) for a, v in sorted(m.aliases.items())}, "latest_version": latest, "updated": _when(m.last_updated_timestamp)})
+        rows.append(
+            {
+                "name": m.name,
+                "aliases": {a: int(v) for a, v in sorted(m.aliases.items())},
+                "latest_version": latest,
+                "updated": _when(m.last_updated_timestamp),
+            }
+        )
     table = Table(title="registered models")
     for col in ("model", "champion", "challenger", "other aliases", "latest", "updated (UTC)"):
         table.add_column(col)
     for r in rows:
         a = dict(r["aliases"])
         champ, chall = a.pop("champion", None), a.pop("challenger", None)
-        table.add_row(r["name"], f"v{champ}" if champ else "-", f"v{chall}" if chall else "-", ", ".join(f"{k}=v{v}" for k, v in a.items()), f"v{r['latest_version']}", r["updated"])
+        table.add_row(
+            r["name"],
+            f"v{champ}" if champ else "-",
+            f"v{chall}" if chall else "-",
+            ", ".join(f"{k}=v{v}" for k, v in a.items()),
+            f"v{r['latest_version']}",
+            r["updated"],
+        )
     _out(args, rows, table)
 
 
@@ -124,16 +164,24 @@ def cmd_describe(args: argparse.Namespace) -> None:
     gate = {k.removeprefix("dlforge.gate."): val for k, val in v.tags.items() if k.startswith("dlforge.gate.")}
     moves = [m for m in aliases.history(client, v.name) if m["version"] == int(v.version)]
     data = {
-        "name": v.name, "version": int(v.version), "aliases": sorted(v.aliases), "created": _when(v.creation_timestamp),
-        "run_id": v.run_id, "experiment_id": run.info.experiment_id, "source": v.source,
+        "name": v.name,
+        "version": int(v.version),
+        "aliases": sorted(v.aliases),
+        "created": _when(v.creation_timestamp),
+        "run_id": v.run_id,
+        "experiment_id": run.info.experiment_id,
+        "source": v.source,
         "metrics": {k: val for k, val in sorted(run.data.metrics.items()) if "test_" in k},
         "lineage": {k.removeprefix("dlforge."): v.tags.get(k, run.data.tags.get(k)) for k in LINEAGE},
-        "gate": gate, "alias_moves": moves,
+        "gate": gate,
+        "alias_moves": moves,
     }
     if args.json:
         return _out(args, data)
     console = Console(width=160)
-    console.print(f"[bold]{v.name} v{v.version}[/bold]  aliases: {', '.join(data['aliases']) or '-'}  created {data['created']} UTC  run {v.run_id}")
+    console.print(
+        f"[bold]{v.name} v{v.version}[/bold]  aliases: {', '.join(data['aliases']) or '-'}  created {data['created']} UTC  run {v.run_id}"
+    )
     for title, section in (("test metrics", data["metrics"]), ("lineage", data["lineage"]), ("gate decision", gate)):
         table = Table(title=title, show_header=False)
         table.add_column("key", style="bold")
@@ -157,7 +205,16 @@ def _print_moves(console: Console, moves: list[dict[str, Any]], title: str) -> N
         table.add_column(col, overflow="fold")
     for m in moves:
         prev = f"v{m['previous']}" if m["previous"] else "-"
-        table.add_row(str(m["seq"]), _when(int(m["at"] * 1000)), m["alias"], f"v{m['version']}", prev, m["kind"], m["by"], m["reason"])
+        table.add_row(
+            str(m["seq"]),
+            _when(int(m["at"] * 1000)),
+            m["alias"],
+            f"v{m['version']}",
+            prev,
+            m["kind"],
+            m["by"],
+            m["reason"],
+        )
     console.print(table)
 
 

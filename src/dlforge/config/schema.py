@@ -7,7 +7,7 @@ Sections built by `hydra.utils.instantiate` (data, model, task, trainer, callbac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING
@@ -24,7 +24,7 @@ class Paths:
 class Tracking:
     uri: str = MISSING
     experiment: str = MISSING
-    tags: Dict[str, str] = field(default_factory=dict)  # extra run tags; sweeps add trial and parent here
+    tags: dict[str, str] = field(default_factory=dict)  # extra run tags; sweeps add trial and parent here
 
 
 @dataclass
@@ -38,8 +38,8 @@ class Train:
     batch_size: int = 128
     eval_batch_size: int = 1024
     compile: bool = False
-    threads: Optional[int] = None  # torch intra-op threads (dlforge.threads)
-    tuned_by: Optional[str] = None  # MLflow run id of the sweep whose winner set these values
+    threads: int | None = None  # torch intra-op threads (dlforge.threads)
+    tuned_by: str | None = None  # MLflow run id of the sweep whose winner set these values
 
 
 @dataclass
@@ -62,11 +62,11 @@ class Register:
 class SweepTrial:
     """Set by the dlforge Optuna sweeper for each trial: lets the train stage report to its trial."""
 
-    storage: Optional[str] = None
-    study: Optional[str] = None
-    trial: Optional[int] = None
-    objective: Optional[str] = None
-    pruner: Optional[Any] = None  # the sweeper's pruner config: the trial's side of the study must use it too
+    storage: str | None = None
+    study: str | None = None
+    trial: int | None = None
+    objective: str | None = None
+    pruner: Any | None = None  # the sweeper's pruner config: the trial's side of the study must use it too
 
 
 @dataclass
@@ -83,7 +83,7 @@ class Config:
     task: Any = MISSING
     trainer: Any = MISSING
     callbacks: Any = field(default_factory=dict)
-    logger: Optional[Any] = None
+    logger: Any | None = None
     sweep: SweepTrial = field(default_factory=SweepTrial)
 
 

@@ -22,7 +22,9 @@ def check(cfg: DictConfig, sections: list[str]) -> None:
         missing = sorted(OmegaConf.missing_keys(cfg[section])) if isinstance(node, DictConfig) else []
         if node is None or OmegaConf.is_missing(cfg, section) or missing:
             key = missing[0] if missing else section  # missing_keys gives full keys
-            raise UserError(f"config key '{key}' is required but has no value (set it in the experiment or on the command line)")
+            raise UserError(
+                f"config key '{key}' is required but has no value (set it in the experiment or on the command line)"
+            )
         try:
             OmegaConf.to_container(node, resolve=True) if isinstance(node, (DictConfig, ListConfig)) else None
         except Exception as e:  # interpolation errors name their key
@@ -64,10 +66,14 @@ def _check_call(node: DictConfig, key: str) -> None:
         if name not in params:
             if takes_kwargs:
                 continue
-            raise UserError(f"config key '{key}.{name}': {node._target_} has no argument '{name}' (it takes: {', '.join(p for p in params if p != 'self')})")
+            raise UserError(
+                f"config key '{key}.{name}': {node._target_} has no argument '{name}' (it takes: {', '.join(p for p in params if p != 'self')})"
+            )
         expected = hints.get(name)
         if expected is not None and not _matches(value, expected):
-            raise UserError(f"config key '{key}.{name}': expected {_type_name(expected)}, got {type(value).__name__} {value!r}")
+            raise UserError(
+                f"config key '{key}.{name}': expected {_type_name(expected)}, got {type(value).__name__} {value!r}"
+            )
 
 
 def _matches(value: Any, expected: Any) -> bool:

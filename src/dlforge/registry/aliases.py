@@ -45,7 +45,9 @@ def get_model(client: MlflowClient, name: str) -> Any:
     except MlflowException as e:
         if e.error_code in _MISSING:
             known = [m.name for m in client.search_registered_models()]
-            raise UserError(f"model '{name}': no such registered model (known: {', '.join(sorted(known)) or 'none'})") from e
+            raise UserError(
+                f"model '{name}': no such registered model (known: {', '.join(sorted(known)) or 'none'})"
+            ) from e
         raise
 
 
@@ -91,7 +93,9 @@ def rollback(client: MlflowClient, name: str, reason: str = "manual rollback") -
         raise UserError(f"model '{name}': has no champion to roll back")
     stack = champion_stack(history(client, name))
     if len(stack) < 2 or stack[-1] != int(holder.version):
-        raise UserError(f"model '{name}': no previous champion recorded before v{holder.version}; nothing to roll back to")
+        raise UserError(
+            f"model '{name}': no previous champion recorded before v{holder.version}; nothing to roll back to"
+        )
     target = stack[-2]
     check_version(client, name, target)
     return move(client, name, "champion", target, "rollback", reason)

@@ -40,19 +40,32 @@ class Decision:
 
 def check_settings(confidence: float, samples: int) -> None:
     if not 0 < confidence < 1:
-        raise UserError(f"config key 'register.gate.confidence': expected a number strictly between 0 and 1, got {confidence!r}")
+        raise UserError(
+            f"config key 'register.gate.confidence': expected a number strictly between 0 and 1, got {confidence!r}"
+        )
     if samples < 0 or 0 < samples < 100:
-        raise UserError(f"config key 'register.gate.bootstrap_samples': expected 0 (no bootstrap) or at least 100, got {samples!r}")
+        raise UserError(
+            f"config key 'register.gate.bootstrap_samples': expected 0 (no bootstrap) or at least 100, got {samples!r}"
+        )
 
 
-def decide(metric: str, challenger: float, champion: float | None, higher_is_better: bool, min_improvement: float) -> Decision:
+def decide(
+    metric: str, challenger: float, champion: float | None, higher_is_better: bool, min_improvement: float
+) -> Decision:
     """Point estimates only: promote when there is no champion or the gain exceeds `min_improvement`."""
     if champion is None:
         return Decision(metric, challenger, None, True, "no champion yet")
     gain = (challenger - champion) if higher_is_better else (champion - challenger)
     promoted = gain > min_improvement
     verb = "beats" if promoted else "does not beat"
-    return Decision(metric, challenger, champion, promoted, f"challenger {verb} champion on {metric}: {challenger:.6g} vs {champion:.6g} (needs > {min_improvement:g} improvement)", gain=round(gain, 6))
+    return Decision(
+        metric,
+        challenger,
+        champion,
+        promoted,
+        f"challenger {verb} champion on {metric}: {challenger:.6g} vs {champion:.6g} (needs > {min_improvement:g} improvement)",
+        gain=round(gain, 6),
+    )
 
 
 def paired_bootstrap(
@@ -97,7 +110,15 @@ def paired_bootstrap(
         f"gain {point.gain:+.4g} with {confidence:.0%} interval [{low:+.4g}, {high:+.4g}] (needs > {min_improvement:g})"
     )
     return Decision(
-        metric, point.challenger, point.champion, promoted, reason, gain=point.gain,
-        ci_low=round(low, 6), ci_high=round(high, 6), p_not_better=round(float((gains <= min_improvement).mean()), 6),
-        confidence=confidence, bootstrap_samples=samples,
+        metric,
+        point.challenger,
+        point.champion,
+        promoted,
+        reason,
+        gain=point.gain,
+        ci_low=round(low, 6),
+        ci_high=round(high, 6),
+        p_not_better=round(float((gains <= min_improvement).mean()), 6),
+        confidence=confidence,
+        bootstrap_samples=samples,
     )

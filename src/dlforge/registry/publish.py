@@ -31,7 +31,11 @@ def log_model(run_id: str, net_path: Path, prepared: Prepared, task_target: str,
     task class defines its own `signature(example, output)` (several kinds of request).
     """
     write_json(workdir / "task.json", {"_target_": task_target})
-    artifacts = {"net": str(net_path), "preprocess": str(prepared.path / "preprocess.json"), "task": str(workdir / "task.json")}
+    artifacts = {
+        "net": str(net_path),
+        "preprocess": str(prepared.path / "preprocess.json"),
+        "task": str(workdir / "task.json"),
+    }
     local = pyfunc.DlforgeModel()
     local.load_context(mlflow.pyfunc.PythonModelContext(artifacts=artifacts, model_config={}))
     example = requests[:5]

@@ -32,7 +32,9 @@ def find_study_run(client: Any, experiment: str, study: str) -> Any | None:
     exp = client.get_experiment_by_name(experiment)
     if exp is None:
         return None
-    runs = client.search_runs([exp.experiment_id], f"tags.`dlforge.study` = '{study}' and tags.`dlforge.sweep` = 'true'", max_results=1)
+    runs = client.search_runs(
+        [exp.experiment_id], f"tags.`dlforge.study` = '{study}' and tags.`dlforge.sweep` = 'true'", max_results=1
+    )
     return runs[0] if runs else None
 
 
@@ -47,7 +49,9 @@ class SweepParentRun(Callback):
             tags = {"dlforge.sweep": "true", "dlforge.sweep_overrides": " ".join(config.hydra.overrides.task)}
             if study:
                 tags["dlforge.study"] = study
-            run = client.create_run(experiment_id(client, config.tracking.experiment), run_name=f"sweep {study or config.name}", tags=tags)
+            run = client.create_run(
+                experiment_id(client, config.tracking.experiment), run_name=f"sweep {study or config.name}", tags=tags
+            )
         else:
             client.update_run(run.info.run_id, status="RUNNING")
         os.environ[SWEEP_RUN_ENV] = run.info.run_id

@@ -22,7 +22,10 @@ def as_trial(cfg: DictConfig) -> None:
         return
     hydra = HydraConfig.get()
     overrides = [o for o in hydra.overrides.task if not o.startswith("sweep.")]
-    tags = {"dlforge.trial": str(cfg.sweep.trial if cfg.sweep.trial is not None else hydra.job.num), "dlforge.overrides": " ".join(overrides)}
+    tags = {
+        "dlforge.trial": str(cfg.sweep.trial if cfg.sweep.trial is not None else hydra.job.num),
+        "dlforge.overrides": " ".join(overrides),
+    }
     if os.environ.get(SWEEP_RUN_ENV):
         tags["mlflow.parentRunId"] = os.environ[SWEEP_RUN_ENV]
     cfg.tracking.tags = {**cfg.tracking.tags, **tags}

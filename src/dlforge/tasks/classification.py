@@ -19,7 +19,12 @@ from dlforge.tasks.base import Task, forward
 
 # Binary tasks score the positive (last) class's probability; multiclass ones the full matrix.
 _METRICS: dict[int, dict[str, Any]] = {
-    2: {"accuracy": F.binary_accuracy, "f1": F.binary_f1_score, "roc_auc": F.binary_auroc, "pr_auc": F.binary_average_precision},
+    2: {
+        "accuracy": F.binary_accuracy,
+        "f1": F.binary_f1_score,
+        "roc_auc": F.binary_auroc,
+        "pr_auc": F.binary_average_precision,
+    },
     3: {
         "accuracy": lambda p, t, k: F.multiclass_accuracy(p, t, num_classes=k, average="micro"),
         "f1_macro": lambda p, t, k: F.multiclass_f1_score(p, t, num_classes=k, average="macro"),
@@ -87,7 +92,15 @@ class Classification(Task):
         cm = F.multiclass_confusion_matrix(torch.as_tensor(pred), t, num_classes=len(classes)).numpy()
         fig, ax = plt.subplots(figsize=(5, 4))
         ax.imshow(cm, cmap="Blues")
-        ax.set(xticks=range(len(classes)), yticks=range(len(classes)), xticklabels=classes, yticklabels=classes, xlabel="predicted", ylabel="actual", title="Confusion matrix (test)")
+        ax.set(
+            xticks=range(len(classes)),
+            yticks=range(len(classes)),
+            xticklabels=classes,
+            yticklabels=classes,
+            xlabel="predicted",
+            ylabel="actual",
+            title="Confusion matrix (test)",
+        )
         for (i, j), v in np.ndenumerate(cm):
             ax.text(j, i, str(v), ha="center", va="center", fontsize=7)
         fig.tight_layout()

@@ -23,7 +23,9 @@ def naive_scale(series: np.ndarray, train_positions: np.ndarray, period: int) ->
     """In-sample MAE of the `period`-step naive forecast over the training span (MASE's denominator)."""
     span = series[: train_positions.max() + 1]
     if not 0 < period < len(span):
-        raise UserError(f"config key 'task.mase_period': expected 1 to {len(span) - 1} (the training span), got {period}")
+        raise UserError(
+            f"config key 'task.mase_period': expected 1 to {len(span) - 1} (the training span), got {period}"
+        )
     return float(np.abs(span[period:] - span[:-period]).mean()) or 1.0
 
 
@@ -52,7 +54,10 @@ class Forecasting(PointPrediction):
         return data.targets("test")
 
     def metric(self, name: str, pred: np.ndarray, ref: np.ndarray) -> float:
-        p, t = torch.tensor(np.asarray(pred, dtype=np.float64)), torch.tensor(np.asarray(ref, dtype=np.float64))  # copies: inputs may be read-only
+        p, t = (
+            torch.tensor(np.asarray(pred, dtype=np.float64)),
+            torch.tensor(np.asarray(ref, dtype=np.float64)),
+        )  # copies: inputs may be read-only
         if name == "mae":
             v = mean_absolute_error(p, t)
         elif name == "rmse":
@@ -71,12 +76,20 @@ class Forecasting(PointPrediction):
         series, test = extras["series"], extras["test_positions"]
         back = self.season * -(-horizon // self.season)  # whole seasons, at least the horizon
         if test.min() < back:
-            raise UserError(f"config key 'task.season': {self.season} steps before the first test target lie before the series starts")
+            raise UserError(
+                f"config key 'task.season': {self.season} steps before the first test target lie before the series starts"
+            )
         train_raw, test_raw = data.raw("train").to_numpy(), data.raw("test").to_numpy()
         if not 0 < self.ar_lags <= train_raw.shape[1]:
-            raise UserError(f"config key 'task.ar_lags': expected 1 to data.window={train_raw.shape[1]}, got {self.ar_lags}")
+            raise UserError(
+                f"config key 'task.ar_lags': expected 1 to data.window={train_raw.shape[1]}, got {self.ar_lags}"
+            )
         ar = self.ar_model.fit(train_raw[:, -self.ar_lags :], data.targets("train"))
-        return {"naive": series[test - horizon], "seasonal_naive": series[test - back], "linear_ar": ar.predict(test_raw[:, -self.ar_lags :])}
+        return {
+            "naive": series[test - horizon],
+            "seasonal_naive": series[test - back],
+            "linear_ar": ar.predict(test_raw[:, -self.ar_lags :]),
+        }
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """forecast.png: actual vs every forecast over the test span, and over its last `zoom` steps."""
@@ -92,7 +105,11 @@ class Forecasting(PointPrediction):
             ax.plot(times[start:], actual[start:], color="black", linewidth=2, label="actual")
             for name, p in preds.items():
                 ax.plot(times[start:], p[start:], linewidth=1, label=name, alpha=0.9 if name == "model" else 0.6)
-            ax.set(xlabel="time", ylabel="value", title=f"Forecast vs actual, test {'span' if start == 0 else f'last {len(actual) - start} steps'}")
+            ax.set(
+                xlabel="time",
+                ylabel="value",
+                title=f"Forecast vs actual, test {'span' if start == 0 else f'last {len(actual) - start} steps'}",
+            )
         axes[0].legend(ncols=len(preds) + 1, fontsize=8)
         fig.tight_layout()
         fig.savefig(out / "forecast.png", dpi=100)

@@ -48,7 +48,10 @@ class Generation(Task):
     def predict(net: torch.nn.Module, pre: Preprocessor, raw: Any, batch_size: int = 1024) -> np.ndarray:
         seeds, labels = pre.requests(raw)
         with torch.inference_mode():
-            parts = [net.sample(seeds[i : i + batch_size], labels[i : i + batch_size]).cpu().numpy() for i in range(0, len(seeds), batch_size)]
+            parts = [
+                net.sample(seeds[i : i + batch_size], labels[i : i + batch_size]).cpu().numpy()
+                for i in range(0, len(seeds), batch_size)
+            ]
         return pre.to_pixels(np.concatenate(parts) if parts else np.zeros((0, 1, *pre.shape)))
 
     @staticmethod
@@ -82,7 +85,14 @@ class Generation(Task):
         if name == "confidence":
             return round(float(proba.max(1).values.mean()), 6)
         if name == "accuracy":
-            return round(float(multiclass_accuracy(proba, torch.as_tensor(ref["label"]), num_classes=proba.shape[1], average="micro")), 6)
+            return round(
+                float(
+                    multiclass_accuracy(
+                        proba, torch.as_tensor(ref["label"]), num_classes=proba.shape[1], average="micro"
+                    )
+                ),
+                6,
+            )
         raise KeyError(name)
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
@@ -107,4 +117,10 @@ class Generation(Task):
         labels, top = data.targets("test"), data.preprocessor().max_value
         rows = np.concatenate([np.flatnonzero(labels == c)[: self.per_class] for c in np.unique(labels)])
         for name, images in {**preds, "real_test": data.raw("test")}.items():
-            imsave(out / f"samples_{name}.png", tile(np.asarray(images)[rows] / top, self.per_class), cmap="gray", vmin=0, vmax=1)
+            imsave(
+                out / f"samples_{name}.png",
+                tile(np.asarray(images)[rows] / top, self.per_class),
+                cmap="gray",
+                vmin=0,
+                vmax=1,
+            )

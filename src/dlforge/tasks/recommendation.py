@@ -51,9 +51,19 @@ def ranking(name: str, score: np.ndarray, rating: np.ndarray, users: np.ndarray,
 class Recommendation(Task):
     """Rating prediction and top-k ranking for (user, movie) pairs; serves ratings and top-10 lists."""
 
-    def __init__(self, k: int = 10, relevant_from: float = 4.0, bias_reg: float = 5.0, bias_iterations: int = 10, curve_k: int = 20):
+    def __init__(
+        self,
+        k: int = 10,
+        relevant_from: float = 4.0,
+        bias_reg: float = 5.0,
+        bias_iterations: int = 10,
+        curve_k: int = 20,
+    ):
         self.k, self.relevant_from = k, relevant_from  # cut-off of HR/NDCG; ratings that count as relevant
-        self.bias_reg, self.bias_iterations = bias_reg, bias_iterations  # biases baseline: L2 strength, alternating passes
+        self.bias_reg, self.bias_iterations = (
+            bias_reg,
+            bias_iterations,
+        )  # biases baseline: L2 strength, alternating passes
         self.curve_k = curve_k  # HR@k plot runs k = 1..curve_k
         self.metric_names = ["rmse", "mae", f"hr_at_{k}", f"ndcg_at_{k}"]
 
@@ -81,9 +91,22 @@ class Recommendation(Task):
             scores[pre.seen_items(u) - 1] = -np.inf
             best = np.argsort(-scores, kind="stable")[:k]
             best = best[np.isfinite(scores[best])]  # a user who rated nearly every movie gets fewer
-            rows.append(pd.DataFrame({USER: user, "rank": np.arange(1, len(best) + 1), ITEM: np.asarray(pre.items)[best],
-                                      "title": np.asarray(pre.titles, dtype=object)[best], "rating": pre.inverse_target(scores[best])}))
-        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=[USER, "rank", ITEM, "title", "rating"])
+            rows.append(
+                pd.DataFrame(
+                    {
+                        USER: user,
+                        "rank": np.arange(1, len(best) + 1),
+                        ITEM: np.asarray(pre.items)[best],
+                        "title": np.asarray(pre.titles, dtype=object)[best],
+                        "rating": pre.inverse_target(scores[best]),
+                    }
+                )
+            )
+        return (
+            pd.concat(rows, ignore_index=True)
+            if rows
+            else pd.DataFrame(columns=[USER, "rank", ITEM, "title", "rating"])
+        )
 
     @staticmethod
     def signature(example: Any, output: Any) -> Any:
@@ -118,7 +141,9 @@ class Recommendation(Task):
         rated = np.isfinite(ref[:, 0])
         if name in ("rmse", "mae"):
             p, t = torch.as_tensor(rating[rated]), torch.as_tensor(ref[rated, 0])
-            return round(float(mean_squared_error(p, t, squared=False) if name == "rmse" else mean_absolute_error(p, t)), 6)
+            return round(
+                float(mean_squared_error(p, t, squared=False) if name == "rmse" else mean_absolute_error(p, t)), 6
+            )
         kind, _, k = name.partition("_at_")
         return ranking(kind, score, ref[:, 0], ref[:, 1].astype(np.int64), int(k), self.relevant_from)
 
@@ -135,7 +160,9 @@ class Recommendation(Task):
         item_only = np.bincount(x[:, 1], t - pre.mean, n_items) / (item_counts + self.bias_reg)
         return {
             "biases": pre.inverse_target(bu[req[:, 0]] + bi[req[:, 1]]),
-            "most_popular": np.stack([pre.inverse_target(item_only[req[:, 1]]), item_counts[req[:, 1]].astype(np.float64)], 1),
+            "most_popular": np.stack(
+                [pre.inverse_target(item_only[req[:, 1]]), item_counts[req[:, 1]].astype(np.float64)], 1
+            ),
         }
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
@@ -153,7 +180,12 @@ class Recommendation(Task):
             rating = _parts(p)[0][rated]
             bins = np.digitize(rating, edges)
             keep = [b for b in np.unique(bins) if (bins == b).sum() >= 20]  # bins with too few rows are noise
-            ax.plot([rating[bins == b].mean() for b in keep], [ref[rated, 0][bins == b].mean() for b in keep], "o-", label=name)
+            ax.plot(
+                [rating[bins == b].mean() for b in keep],
+                [ref[rated, 0][bins == b].mean() for b in keep],
+                "o-",
+                label=name,
+            )
         ax.plot([0.5, 5], [0.5, 5], "k:", lw=1)
         ax.set(xlabel="mean predicted rating", ylabel="mean actual rating", title="Calibration (test ratings)")
         ax.legend()
@@ -166,7 +198,12 @@ class Recommendation(Task):
         fig, ax = plt.subplots(figsize=(5, 4))
         for name, p in preds.items():
             ax.plot(ks, [ranking("hr", _parts(p)[1], ref[:, 0], users, k, self.relevant_from) for k in ks], label=name)
-        ax.set(xlabel="k", ylabel="HR@k", xticks=list(ks)[::2], title=f"HR@k: test movies rated >= {self.relevant_from:g} vs negatives")
+        ax.set(
+            xlabel="k",
+            ylabel="HR@k",
+            xticks=list(ks)[::2],
+            title=f"HR@k: test movies rated >= {self.relevant_from:g} vs negatives",
+        )
         ax.legend()
         fig.tight_layout()
         fig.savefig(out / "hit_rate.png", dpi=100)

@@ -30,7 +30,10 @@ class Regression(PointPrediction):
 
     def metric(self, name: str, pred: np.ndarray, ref: np.ndarray) -> float:
         """One metric alone: the registry gate recomputes it on a thousand bootstrap resamples."""
-        p, t = torch.tensor(pred, dtype=torch.float64), torch.tensor(ref, dtype=torch.float64)  # copies: served outputs may be read-only
+        p, t = (
+            torch.tensor(pred, dtype=torch.float64),
+            torch.tensor(ref, dtype=torch.float64),
+        )  # copies: served outputs may be read-only
         return round(float(_METRICS[name](p, t)), 6)
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:

@@ -27,7 +27,9 @@ class TextClassification(Classification):
 
     def metric(self, name: str, probs: np.ndarray, y: np.ndarray) -> float:
         if name == "f1_macro" and np.shape(probs)[1] == 2:  # binary F1 scores one class; macro averages both
-            v = F.multiclass_f1_score(torch.as_tensor(probs, dtype=torch.float32), torch.as_tensor(y), num_classes=2, average="macro")
+            v = F.multiclass_f1_score(
+                torch.as_tensor(probs, dtype=torch.float32), torch.as_tensor(y), num_classes=2, average="macro"
+            )
             return round(float(v), 6)
         return super().metric(name, probs, y)
 
@@ -48,4 +50,3 @@ class TextClassification(Classification):
         from mlflow.types import ColSpec, Schema
 
         return ModelSignature(Schema([ColSpec("string")]), infer_signature(example, output).outputs)
-

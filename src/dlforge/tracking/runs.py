@@ -28,5 +28,7 @@ def read_run_ref(path: Path) -> dict[str, Any]:
 
 def require_run(ref: dict[str, Any], stage: str) -> str:
     if not ref.get("run_id"):
-        raise UserError(f"{stage} needs an MLflow run, but training ran with logger=none; train again with logger=mlflow")
+        raise UserError(
+            f"{stage} needs an MLflow run, but training ran with logger=none; train again with logger=mlflow"
+        )
     return ref["run_id"]

@@ -12,14 +12,13 @@ No `from __future__ import annotations` here: Hydra loads plugin modules outside
 dataclasses cannot resolve string annotations.
 """
 
-
 import json
 import os
 import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from hydra.core.plugins import Plugins
@@ -34,12 +33,12 @@ class OptunaSweeperConf:
     study_name: str = "${name}"
     storage: str = "sqlite:///optuna.db"
     n_trials: int = 20
-    n_jobs: Optional[int] = None  # trials launched together; None: the launcher's n_jobs, else 1
+    n_jobs: int | None = None  # trials launched together; None: the launcher's n_jobs, else 1
     seed: int = 42
     objective: str = "best_val_loss"
     direction: str = "minimize"
-    pruner: Optional[Dict[str, Any]] = None
-    params: Dict[str, Any] = field(default_factory=dict)
+    pruner: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="dlforge_optuna", node=OptunaSweeperConf, provider="dlforge")
@@ -53,44 +52,76 @@ def encode(value: Any) -> Any:
 
 
 class OptunaSweeper(Sweeper):
-    def __init__(self, study_name: str, storage: str, n_trials: int, n_jobs: Optional[int], seed: int, objective: str, direction: str, pruner: Any, params: Dict[str, Any]):
-        self.study_name, self.storage, self.n_trials, self.n_jobs, self.seed = study_name, storage, n_trials, n_jobs, seed
+    def __init__(
+        self,
+        study_name: str,
+        storage: str,
+        n_trials: int,
+        n_jobs: int | None,
+        seed: int,
+        objective: str,
+        direction: str,
+        pruner: Any,
+        params: dict[str, Any],
+    ):
+        self.study_name, self.storage, self.n_trials, self.n_jobs, self.seed = (
+            study_name,
+            storage,
+            n_trials,
+            n_jobs,
+            seed,
+        )
         self.objective, self.direction = objective, {"min": "minimize", "max": "maximize"}.get(direction, direction)
         self.pruner = pruner  # already built by Hydra from its `_target_` (e.g. optuna.pruners.MedianPruner)
         self.params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else dict(params)
 
     def setup(self, *, hydra_context: Any, task_function: Any, config: DictConfig) -> None:
         self.config, self.hydra_context = config, hydra_context
-        self.launcher = Plugins.instance().instantiate_launcher(hydra_context=hydra_context, task_function=task_function, config=config)
+        self.launcher = Plugins.instance().instantiate_launcher(
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
         if self.n_jobs is None:
             self.n_jobs = int(OmegaConf.select(config, "hydra.launcher.n_jobs", default=1) or 1)
 
-    def _suggest(self, trial: Any, key: str, spec: Dict[str, Any]) -> Any:
+    def _suggest(self, trial: Any, key: str, spec: dict[str, Any]) -> Any:
         kind = spec.get("type", "float")
         if kind == "categorical":
             return trial.suggest_categorical(key, [encode(c) for c in spec["choices"]])
         if kind == "int":
-            return trial.suggest_int(key, spec["low"], spec["high"], step=spec.get("step", 1), log=spec.get("log", False))
+            return trial.suggest_int(
+                key, spec["low"], spec["high"], step=spec.get("step", 1), log=spec.get("log", False)
+            )
         if kind == "float":
             return trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=spec.get("log", False))
         raise ValueError(f"hydra.sweeper.params.{key}: unknown type '{kind}' (float, int or categorical)")
 
-    def _overrides(self, trial: Any, arguments: List[str]) -> tuple[str, ...]:
+    def _overrides(self, trial: Any, arguments: list[str]) -> tuple[str, ...]:
         chosen = [f"{key}={self._suggest(trial, key, spec)}" for key, spec in self.params.items()]
-        bookkeeping = [f"sweep.storage='{self.storage}'", f"sweep.study={self.study_name}", f"sweep.trial={trial.number}", f"sweep.objective={self.objective}"]
+        bookkeeping = [
+            f"sweep.storage='{self.storage}'",
+            f"sweep.study={self.study_name}",
+            f"sweep.trial={trial.number}",
+            f"sweep.objective={self.objective}",
+        ]
         return (*arguments, *chosen, *bookkeeping)
 
-    def sweep(self, arguments: List[str]) -> None:
+    def sweep(self, arguments: list[str]) -> None:
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         study = optuna.create_study(
-            study_name=self.study_name, storage=self.storage, load_if_exists=True, direction=self.direction,
-            sampler=optuna.samplers.TPESampler(seed=self.seed), pruner=self.pruner or optuna.pruners.NopPruner(),
+            study_name=self.study_name,
+            storage=self.storage,
+            load_if_exists=True,
+            direction=self.direction,
+            sampler=optuna.samplers.TPESampler(seed=self.seed),
+            pruner=self.pruner or optuna.pruners.NopPruner(),
         )
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):  # from a killed sweep
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
-        finished = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)))
+        finished = len(
+            study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED))
+        )
         while finished < self.n_trials:
             batch = [study.ask() for _ in range(min(self.n_jobs, self.n_trials - finished))]
             overrides = [self._overrides(t, arguments) for t in batch]
@@ -124,7 +155,9 @@ class OptunaSweeper(Sweeper):
         for key, value in best.params.items():
             client.set_tag(run_id, f"best.{key}", str(value))
         with tempfile.TemporaryDirectory() as tmp:
-            Path(tmp, "best.json").write_text(json.dumps({"trial": best.number, "value": best.value, "params": best.params}, indent=2))
+            Path(tmp, "best.json").write_text(
+                json.dumps({"trial": best.number, "value": best.value, "params": best.params}, indent=2)
+            )
             self._plots(study, Path(tmp))
             client.log_artifacts(run_id, tmp, "optuna")
 
@@ -135,7 +168,10 @@ class OptunaSweeper(Sweeper):
         import matplotlib.pyplot as plt
         from optuna.visualization import matplotlib as vis
 
-        plots = {"optimization_history": vis.plot_optimization_history, "parallel_coordinate": vis.plot_parallel_coordinate}
+        plots = {
+            "optimization_history": vis.plot_optimization_history,
+            "parallel_coordinate": vis.plot_parallel_coordinate,
+        }
         if len([t for t in study.trials if t.state.name == "COMPLETE"]) > 1 and len(study.best_trial.params) > 1:
             plots["param_importances"] = vis.plot_param_importances
         with warnings.catch_warnings():
