@@ -103,9 +103,12 @@ def test_bad_requests_get_400_with_the_reason(request, which, body, message):
 
 def test_predict_command_matches_the_server_and_writes_atomically(store, credit, digits, tmp_path):
     env = {**os.environ, "MLFLOW_TRACKING_URI": store}
-    dlforge = lambda *a: subprocess.run(
-        [str(BIN / "dlforge"), *map(str, a)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-    )  # noqa: E731
+
+    def dlforge(*a):
+        return subprocess.run(
+            [str(BIN / "dlforge"), *map(str, a)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+
     CREDIT.to_csv(tmp_path / "credit.csv", index=False)
     r = dlforge("predict", "credit_default", tmp_path / "credit.csv", tmp_path / "out/credit.parquet")
     assert r.returncode == 0, r.stderr
