@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: pipeline results test ui server lock clean
+.PHONY: pipeline results test test-fast lint ui server lock clean
 
 # Create .venv and install the pinned stack: torch first (a CPU wheel where one is offered locally),
 # then everything else under the constraints of requirements/lock.txt.
@@ -22,8 +22,15 @@ pipeline: $(BIN)/.installed ## prepare → train → evaluate → register every
 results: pipeline ## rewrite the README's results table (model vs baselines on each gate metric)
 	python -m pipelines.results --write README.md
 
-test: $(BIN)/.installed ## the whole test suite (unit + end-to-end)
+test: lint ## the whole test suite (lint, unit, stages, end-to-end, servers): what CI runs
 	python -m pytest
+
+test-fast: $(BIN)/.installed ## the inner loop: unit and stage tests on tiny data; no dvc repro, no servers, no DDP
+	python -m pytest -m "not e2e and not slow" -q
+
+lint: $(BIN)/.installed ## ruff format --check and ruff check (configured in pyproject.toml)
+	ruff format --check .
+	ruff check .
 
 ui: $(BIN)/.installed ## MLflow UI on the embedded store: http://127.0.0.1:5000
 	mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port 5000
