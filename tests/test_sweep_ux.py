@@ -79,3 +79,38 @@ def test_multi_objective_sweep_records_the_pareto_front(work: Path):
     front = json.loads(Path(local).read_text())
     assert {t["trial"] for t in front} == {t.number for t in study.best_trials}
     assert set(front[0]["values"]) == {"best_val_loss", "val_auroc"}
+
+
+def test_optuna_dashboard_serves_the_study_storage(tmp_path: Path):
+    """`make dashboard` (optuna-dashboard on the sweeps' storage) lists a study and its trials."""
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    storage = f"sqlite:///{tmp_path}/optuna.db"
+    study = optuna.create_study(study_name="dash", storage=storage)
+    study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=3)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    exe = Path(sys.executable).parent / "optuna-dashboard"
+    server = subprocess.Popen(
+        [str(exe), storage, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(60):
+            try:
+                answer = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2).read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("optuna-dashboard never answered")
+        (listed,) = answer["study_summaries"]
+        assert listed["study_name"] == "dash"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
