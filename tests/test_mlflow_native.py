@@ -205,3 +205,21 @@ def test_docker_image_of_the_champion_answers_a_request(store, tmp_path):
         assert {r["label"] for r in answer["predictions"]} <= {"neg", "pos"}
     finally:
         subprocess.run(["docker", "rm", "-f", container], capture_output=True)
+
+
+def test_dvc_curves_folder_is_replaced_whole_or_left_alone(tmp_path):
+    from dlforge.tracking.dvclive_logger import DVCLiveLogger
+
+    final = tmp_path / "training"
+    good = DVCLiveLogger(dir=str(final), save_dvc_exp=False, dvcyaml=False)
+    good.log_metrics({"val_loss": 0.5}, step=0, sync=True)
+    assert not final.exists()  # written beside it until the fit ends
+    good.finalize("success")
+    good.finalize("success")  # Lightning may finalize twice: nothing partial is written
+    assert json.loads((final / "metrics.json").read_text())["val"]["loss"] == 0.5
+    assert not list(tmp_path.glob(".*"))
+    failed = DVCLiveLogger(dir=str(final), save_dvc_exp=False, dvcyaml=False)
+    failed.log_metrics({"val_loss": 9.0}, step=0, sync=True)
+    failed.finalize("failed")
+    assert json.loads((final / "metrics.json").read_text())["val"]["loss"] == 0.5  # the last good curves stay
+    assert not list(tmp_path.glob(".*"))
