@@ -120,9 +120,10 @@ def describe(
     """Render the card for `name` v`version` and set it as the version's description; return it."""
     from dlforge.registry import aliases
 
-    source = {k: v for k, v in (cfg.data.get("source") or {}).items() if not str(k).startswith("_")}
+    node = cfg.data.get("source") or cfg.data  # the loader's config (a data spec without one: the spec itself)
+    args = ", ".join(f"{k}={v}" for k, v in node.items() if not str(k).startswith("_") and not hasattr(v, "items"))
     data = {
-        "source": f"{cfg.data.source._target_}({', '.join(f'{k}={v}' for k, v in source.items())})",
+        "source": f"{node.get('_target_', 'data')}({args})",
         "sizes": prepared.meta.get("sizes", {}),
         "seed": cfg.seed,
         "val": cfg.split.val,
