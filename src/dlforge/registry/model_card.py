@@ -24,6 +24,11 @@ def _fmt(v: Any) -> str:
     return "–" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _cell(text: Any, width: int = 80) -> str:
+    """Text for one Markdown table cell: one line, pipes escaped, cut to `width`."""
+    return " ".join(str(text).split())[:width].replace("|", "\\|")
+
+
 def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
     """Markdown table: one row per metric, the model's column first, then each baseline (and floor_*)."""
     methods = ["model", *(m for m in metrics if m != "model")]
@@ -89,7 +94,7 @@ def render(
     if history:
         head += ["", "## Recent alias moves", "| # | alias | version | kind | reason |", "|---|---|---|---|---|"]
         head += [
-            f"| {r.get('seq')} | {r.get('alias')} | v{r.get('version')} | {r.get('kind')} | {str(r.get('reason'))[:80]} |"
+            f"| {r.get('seq')} | {r.get('alias')} | v{r.get('version')} | {r.get('kind')} | {_cell(r.get('reason'))} |"
             for r in history[-_HISTORY_ROWS:]
         ]
     uri = f"models:/{name}/{version}"
