@@ -223,3 +223,14 @@ def test_dvc_curves_folder_is_replaced_whole_or_left_alone(tmp_path):
     failed.finalize("failed")
     assert json.loads((final / "metrics.json").read_text())["val"]["loss"] == 0.5  # the last good curves stay
     assert not list(tmp_path.glob(".*"))
+
+
+def test_logger_keys_are_still_checked_against_lightnings_arguments(tmp_path):
+    from dlforge.config.validate import check
+    from dlforge.errors import UserError
+
+    uri = f"sqlite:///{tmp_path}/db"
+    with pytest.raises(UserError, match="'logger.experimnt_name': .* has no argument 'experimnt_name'"):
+        check(compose_tiny(tmp_path, uri, "+logger.experimnt_name=x"), ["logger"])
+    with pytest.raises(UserError, match="'logger.system_metrics_interval': expected float"):
+        check(compose_tiny(tmp_path, uri, "logger.system_metrics_interval=fast"), ["logger"])

@@ -10,6 +10,7 @@ shorter than the interval has its figures. Only global rank 0 has a logger, so o
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from pytorch_lightning.loggers import MLFlowLogger as _MLFlowLogger
@@ -47,3 +48,16 @@ class MLFlowLogger(_MLFlowLogger):
         monitor.collect_metrics()
         monitor.publish_metrics(monitor.aggregate_metrics())
         monitor.mlflow_logger.flush()
+
+
+def _signature() -> inspect.Signature:
+    """Lightning's arguments and ours, so that config validation still names a mistyped key."""
+    parent = list(inspect.signature(_MLFlowLogger.__init__).parameters.values())[1:]
+    ours = [
+        inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+        for n, d, a in (("system_metrics", True, bool), ("system_metrics_interval", 10.0, float))
+    ]
+    return inspect.Signature([p for p in parent if p.kind is not p.VAR_KEYWORD] + ours)
+
+
+MLFlowLogger.__signature__ = _signature()
