@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: pipeline results test test-fast lint ui server lock clean
+.PHONY: pipeline results test test-fast lint ui server lock clean dvc-plots dockerfile dashboard
 
 # Create .venv and install the pinned stack: torch first (a CPU wheel where one is offered locally),
 # then everything else under the constraints of requirements/lock.txt.
@@ -38,9 +38,18 @@ ui: $(BIN)/.installed ## MLflow UI on the embedded store: http://127.0.0.1:5000
 server: $(BIN)/.installed ## shared MLflow server on PostgreSQL (sudo scripts/postgres-setup.sh first): http://127.0.0.1:5000
 	scripts/mlflow-server.sh
 
+dvc-plots: $(BIN)/.installed ## rewrite dvc.yaml's data-plots block from the tasks' DATA_PLOTS (after adding a use case or a plot)
+	python -m pipelines.dvc_plots --write
+
+dockerfile: $(BIN)/.installed ## Docker build context serving a registered model: make dockerfile MODEL=digits [DIR=build/digits]
+	dlforge dockerfile $(MODEL) $(or $(DIR),build/$(MODEL))
+
+dashboard: $(BIN)/.installed ## optuna-dashboard on the sweeps' study storage: http://127.0.0.1:8080
+	optuna-dashboard $${STUDY_STORAGE:-sqlite:///optuna.db} --host 127.0.0.1 --port 8080
+
 lock: $(BIN)/.installed ## re-pin requirements/lock.txt from the current .venv
 	(echo "# Exact versions of the whole stack (pip constraints). Regenerate with: make lock"; \
 	 pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/') > requirements/lock.txt
 
 clean: ## remove generated data, models, reports and the MLflow store (keeps .venv)
-	rm -rf data models reports mlflow.db mlruns logs
+	rm -rf data models reports mlflow.db mlruns logs build

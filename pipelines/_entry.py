@@ -2,7 +2,8 @@
 
 Hydra composes and validates the config (the typed schema in dlforge.config.schema); any error the
 user can fix — an unknown option, a wrong type, a missing key, bad data — ends as `error: …` on
-stderr and exit code 2. HYDRA_FULL_ERROR=1 shows the full traceback instead.
+stderr and exit code 2. HYDRA_FULL_ERROR=1 shows the full traceback instead. With `print_config`
+(the default) the composed config is printed as a tree first (dlforge.config.tree).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 import dlforge.config.schema  # noqa: F401  (registers the schema Hydra merges first)
+from dlforge.config.tree import print_tree
 from dlforge.errors import UserError
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
@@ -50,6 +52,8 @@ def hydra_entry(run: Callable[[DictConfig], Any]) -> Callable[[], Any]:
     @hydra.main(config_path=str(CONF), config_name="config", version_base="1.3")
     def _main(cfg: DictConfig) -> Any:
         try:
+            if cfg.get("print_config"):  # conf/config.yaml: the composed config as a tree first
+                print_tree(cfg)
             return run(cfg)
         except _USER_ERRORS as e:  # caught here, before Hydra logs the job as failed
             fail(e)

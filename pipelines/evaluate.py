@@ -2,8 +2,10 @@
 
 The network answers the same raw requests its served model will get (the task's serving input),
 through the stored preprocessing. Writes reports/<use_case>/metrics.json ({"model": …, "<baseline>":
-…}) and the task's plots (PNG), and logs both to the training run in MLflow (metrics test_* and
-<baseline>_test_*, artifacts under plots/).
+…}), the task's plots (PNG, plots/) and the rows behind them (JSON, curves/: DVC's interactive plots,
+declared in dvc.yaml; dlforge.tasks.plot_data), and logs them to the training run in MLflow: the
+metrics test_* and <baseline>_test_* in one batch, each tied to the test split's dataset
+(`<use case>-test`, dlforge.tracking.datasets), artifacts under plots/ and curves/.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from omegaconf import DictConfig
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir, write_json
+from dlforge.tasks import plot_data
 from dlforge.threads import limit as limit_threads
 from pipelines._entry import hydra_entry
 
@@ -38,15 +41,16 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
 
     with atomic_dir(reports / "plots") as plots:
         task.plots(preds, data, plots)
+    with atomic_dir(reports / "curves") as curves:
+        task.plot_data(preds, data, curves)
+        plot_data.write_rows(curves / plot_data.METHODS, plot_data.methods_rows(metrics))
     write_json(reports / "metrics.json", metrics)
 
     if ref.get("run_id"):
         client = runs.client(cfg.tracking.uri)
-        for name, values in metrics.items():
-            prefix = "test_" if name == "model" else f"{name}_test_"
-            for k, v in values.items():
-                client.log_metric(ref["run_id"], prefix + k, v)
+        client.log_batch(ref["run_id"], metrics=test_metrics(client, ref["run_id"], cfg.name, metrics))
         client.log_artifacts(ref["run_id"], str(reports / "plots"), "plots")
+        client.log_artifacts(ref["run_id"], str(reports / "curves"), "curves")
         client.log_artifact(ref["run_id"], str(reports / "metrics.json"))
     width = max(map(len, metrics["model"]))
     print(
@@ -56,6 +60,23 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
     for k in metrics["model"]:
         print(f"  {k:<{width}}  " + "  ".join(f"{m[k]:<14.4f}" for m in metrics.values()))
     return metrics
+
+
+def test_metrics(client, run_id: str, name: str, metrics: dict[str, dict[str, float]]) -> list:
+    """Every method's metrics as MLflow metrics (test_*, <baseline>_test_*) on the test split's dataset."""
+    import time
+
+    from mlflow.entities import Metric
+
+    from dlforge.tracking.datasets import DIGEST_CHARS
+
+    digest = client.get_run(run_id).data.tags["dlforge.data_hash"][:DIGEST_CHARS]
+    now = int(time.time() * 1000)
+    return [
+        Metric(("test_" if method == "model" else f"{method}_test_") + k, v, now, 0, None, f"{name}-test", digest)
+        for method, values in metrics.items()
+        for k, v in values.items()
+    ]
 
 
 main = hydra_entry(run)

@@ -40,7 +40,7 @@ def run(cfg: DictConfig) -> dict:
     import mlflow
     from hydra.utils import instantiate
 
-    from dlforge.registry import aliases, publish
+    from dlforge.registry import aliases, model_card, publish
     from dlforge.registry.gate import check_settings, paired_bootstrap
     from dlforge.tracking import runs
 
@@ -102,6 +102,8 @@ def run(cfg: DictConfig) -> dict:
         **decision.figures(),
     }
     write_json(reports / "registry.json", record)  # DVC metrics: numbers and booleans (plus names)
+    all_metrics, gate_record = read_json(reports / "metrics.json"), {**record, "reason": decision.reason}
+    model_card.describe(client, name, record["version"], run_id, cfg, data, all_metrics, gate_record, requests)
     client.log_dict(
         run_id,
         {**record, "reason": decision.reason, "config": OmegaConf.to_container(cfg.register, resolve=True)},

@@ -43,7 +43,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
 
     from dlforge.data.batches import InMemoryDataModule
     from dlforge.models.checkpoint import save_net
-    from dlforge.tracking import lineage, runs
+    from dlforge.tracking import datasets, lineage, runs
     from dlforge.tracking.share_run import ShareRunId
 
     limit_threads(cfg.train.threads)
@@ -67,6 +67,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         if cfg.train.tuned_by:
             tags["dlforge.sweep_run_id"] = cfg.train.tuned_by
         logger = instantiate(cfg.logger, tags=tags)
+    curves = instantiate(cfg.curves) if cfg.curves and rank_zero_only.rank == 0 else None  # DVC curves (conf/curves/)
     share = ShareRunId()
     callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None] + [share]
     pruning = None
@@ -82,10 +83,12 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         )
         callbacks.append(pruning)
     with tempfile.TemporaryDirectory(prefix="dlforge-train-") as scratch:
-        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=logger, default_root_dir=scratch)
+        loggers = [lg for lg in (logger, curves) if lg]  # MLflow first: the run id and checkpoint folder come from it
+        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, default_root_dir=scratch)
         if logger and trainer.is_global_zero:
             logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
             logger.experiment.log_text(logger.run_id, OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+            datasets.log(logger.experiment, logger.run_id, data, cfg.name)  # the splits as MLflow dataset inputs
         trainer.fit(model, datamodule=datamodule)
         checkpoint = trainer.checkpoint_callback
         if checkpoint and checkpoint.best_model_path and trainer.is_global_zero:

@@ -26,7 +26,7 @@ from services import free_port
 # Same global batch, seed and data: 2 processes differ from 1 only by float reduction order and
 # the wrap-around padding of the last batch. Stated tolerance on the final validation loss:
 VAL_LOSS_TOLERANCE = 0.01
-EXPECTED = {"tiny.csv", "data", "models", "mlflow.db", "mlruns"}
+EXPECTED = {"tiny.csv", "data", "models", "reports", "mlflow.db", "mlruns"}  # reports: train's DVC curves
 
 
 def _overrides(tmp: Path, name: str, *extra: str) -> list[str]:
@@ -150,7 +150,9 @@ def test_multirun_with_ddp_trials_gives_one_run_per_trial(work: Path):
     trials = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(runs) == 3  # one parent, one run per trial (not per process)
     assert sorted(r.data.params["model/optimizer/lr"] for r in trials) == ["0.001", "0.01"]
-    assert {p.name for p in work.iterdir()} == EXPECTED - {"models"} | {"sweep"}  # trial models stay in the sweep dir
+    assert {p.name for p in work.iterdir()} == EXPECTED - {"models", "reports"} | {
+        "sweep"
+    }  # trial outputs stay in the sweep dir
     assert not list(sweep.rglob(".hydra"))
     assert sorted(p.name for p in sweep.glob("*/model")) == ["model", "model"]
 

@@ -1,4 +1,4 @@
-"""`dlforge`: the model registry from the command line (list, describe, promote, rollback, lineage, predict).
+"""`dlforge`: the model registry from the command line (list, describe, promote, rollback, lineage, predict, dockerfile).
 
 Registry commands import only the MLflow client and rich, so they answer in about a second; only
 `predict` loads torch (through the served model). Bad input ends as one `error: …` line, exit 2.
@@ -17,7 +17,7 @@ DEFAULT_URI = "sqlite:///mlflow.db"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from dlforge.cli import lineage, registry
+    from dlforge.cli import dockerfile, lineage, registry
 
     p = argparse.ArgumentParser(prog="dlforge", description=__doc__.splitlines()[0])
     p.add_argument(
@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     registry.add_commands(sub)
     lineage.add_command(sub)
+    dockerfile.add_command(sub)
     pr = sub.add_parser("predict", help="score a CSV/Parquet/NPY file with a registered model (default: its champion)")
     pr.add_argument("model", help="registered model name, optionally @alias or /version (default @champion)")
     pr.add_argument("input", help="raw inputs: .csv or .parquet (columns), .npy (images)")

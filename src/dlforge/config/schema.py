@@ -84,6 +84,8 @@ class Config:
     trainer: Any = MISSING
     callbacks: Any = field(default_factory=dict)
     logger: Any | None = None
+    curves: Any | None = None  # DVC training curves (conf/curves/): DVCLive's Lightning logger, or none
+    print_config: bool = True  # print the composed config as a tree when a stage starts
     sweep: SweepTrial = field(default_factory=SweepTrial)
 
 

@@ -1,4 +1,9 @@
-"""Log the servable model into the training run and register a version (aliases: dlforge.registry.aliases)."""
+"""Log the servable model into the training run and register a version (aliases: dlforge.registry.aliases).
+
+The logged model is an MLflow 3 LoggedModel: `log_model` links the run's step-0 metrics to it (its
+model id), among them evaluate's `test_*` (the network) and `<baseline>_test_*`, so the run's
+"Models" column and the model's own page show the test metrics.
+"""
 
 from __future__ import annotations
 

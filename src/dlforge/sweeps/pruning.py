@@ -1,7 +1,8 @@
 """Report each epoch's validation metric to the trial's Optuna study; stop when Optuna says prune.
 
 Works across processes (the trial lives in the study's storage) and under DDP: global rank 0
-reports, and its decision is broadcast so every rank stops together.
+reports, and its decision is broadcast so every rank stops together. A multi-objective study is
+never pruned (Optuna takes no intermediate values there): nothing is reported.
 """
 
 from __future__ import annotations
@@ -22,14 +23,15 @@ class OptunaPruning(pl.Callback):
 
             pruner = instantiate(self.pruner) if self.pruner else optuna.pruners.NopPruner()
             study = optuna.load_study(study_name=self.study, storage=self.storage, pruner=pruner)
-            frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == self.trial_number)
-            self.trial = optuna.trial.Trial(study, frozen._trial_id)
+            if len(study.directions) == 1:
+                frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == self.trial_number)
+                self.trial = optuna.trial.Trial(study, frozen._trial_id)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
             return
         prune = False
-        if trainer.is_global_zero and self.monitor in trainer.callback_metrics:
+        if trainer.is_global_zero and self.trial is not None and self.monitor in trainer.callback_metrics:
             self.trial.report(float(trainer.callback_metrics[self.monitor]), step=trainer.current_epoch)
             prune = self.trial.should_prune()
         if trainer.strategy.broadcast(prune, src=0):

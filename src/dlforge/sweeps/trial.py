@@ -10,10 +10,11 @@ from dlforge.sweeps.parent_run import SWEEP_RUN_ENV
 
 
 def as_trial(cfg: DictConfig) -> None:
-    """Inside a multirun: tag the run with its trial, overrides and parent; keep its model out of models/.
+    """Inside a multirun: tag the run with its trial, overrides and parent; keep its outputs out of models/ and reports/.
 
-    A trial's model goes to its own job folder under the sweep dir, so a sweep never overwrites the
-    pipeline's DVC outputs. Outside a multirun nothing changes.
+    A trial's model and its DVC training curves (paths.reports/training) go to its own job folder
+    under the sweep dir, so a sweep never overwrites the pipeline's DVC outputs. Outside a multirun
+    nothing changes.
     """
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
@@ -32,3 +33,4 @@ def as_trial(cfg: DictConfig) -> None:
     if cfg.sweep.trial is not None:  # the pruner decides in this job, so it needs the sweeper's settings
         cfg.sweep.pruner = hydra.sweeper.get("pruner")
     cfg.paths.models = os.path.join(hydra.runtime.output_dir, "model")
+    cfg.paths.reports = os.path.join(hydra.runtime.output_dir, "reports")

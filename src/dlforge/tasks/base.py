@@ -16,6 +16,9 @@ Stage side (an instance built from conf/task/):
     metric_names                    every metric evaluate reports
     strata(data)                    labels to stratify the gate's bootstrap on, or None
     plots(preds, data, out)         PNGs (DVC image plots and MLflow artifacts)
+    DATA_PLOTS, plot_data(preds, data, out)
+                                    the rows behind the figures as JSON, for DVC's interactive plots
+                                    ({file: DVC plot properties}; dlforge.tasks.plot_data)
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ def forward(net: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray
 
 class Task:
     metric_names: list[str] = []
+    DATA_PLOTS: dict[str, dict[str, Any]] = {}  # file written by plot_data → its DVC plot properties
 
     @staticmethod
     def predict(net: nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
@@ -78,6 +82,9 @@ class Task:
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         raise NotImplementedError
+
+    def plot_data(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
+        """Write every file of DATA_PLOTS into `out` (none by default)."""
 
 
 class PointPrediction(Task):

@@ -15,6 +15,7 @@ from torchmetrics.functional import classification as F
 
 from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
+from dlforge.tasks import plot_data
 from dlforge.tasks.base import Task, forward
 
 # Binary tasks score the positive (last) class's probability; multiclass ones the full matrix.
@@ -36,6 +37,31 @@ _METRICS: dict[int, dict[str, Any]] = {
 
 class Classification(Task):
     """Scores class-probability matrices (n, k) against integer labels."""
+
+    DATA_PLOTS = {
+        "roc.json": {
+            "template": "simple",
+            "x": "fpr",
+            "y": ["model", "baseline"],
+            "title": "ROC curve (test)",
+            "x_label": "false positive rate",
+            "y_label": "true positive rate",
+        },
+        "pr.json": {
+            "template": "simple",
+            "x": "recall",
+            "y": ["model", "baseline"],
+            "title": "Precision-recall curve (test)",
+            "x_label": "recall",
+            "y_label": "precision",
+        },
+        "confusion.json": {
+            "template": "confusion",
+            "x": "actual",
+            "y": "predicted",
+            "title": "Confusion matrix (test)",
+        },
+    }
 
     def __init__(self, baseline: Any, curve_points: int = 200):
         self.baseline = baseline  # an sklearn estimator with predict_proba (instantiated from config)
@@ -106,6 +132,26 @@ class Classification(Task):
         fig.tight_layout()
         fig.savefig(out / "confusion.png", dpi=100)
         plt.close(fig)
+
+    def plot_data(self, results: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
+        """ROC and PR curves of every method on a shared grid (micro-averaged for multiclass); one confusion row per test row."""
+        y, classes = self.reference(data), np.asarray(data.preprocessor().classes, dtype=object)
+        t = torch.as_tensor(y)
+        roc, pr = {}, {}
+        for name, p in results.items():
+            p = torch.as_tensor(p, dtype=torch.float32)
+            if p.shape[1] == 2:
+                scores, target = p[:, 1], t
+            else:
+                scores, target = p.flatten(), torch.nn.functional.one_hot(t, p.shape[1]).flatten()
+            fpr, tpr, _ = F.binary_roc(scores, target)
+            precision, recall, _ = F.binary_precision_recall_curve(scores, target)
+            roc[name] = plot_data.roc_on_grid(fpr.numpy(), tpr.numpy())
+            pr[name] = plot_data.pr_on_grid(recall.numpy(), precision.numpy())
+        plot_data.write_rows(out / "roc.json", plot_data.columns("fpr", plot_data.GRID, roc))
+        plot_data.write_rows(out / "pr.json", plot_data.columns("recall", plot_data.GRID, pr))
+        pred = classes[results["model"].argmax(1)]
+        plot_data.write_rows(out / "confusion.json", ({"actual": a, "predicted": p} for a, p in zip(classes[y], pred)))
 
     def _curves(self, p: torch.Tensor, t: torch.Tensor) -> dict[str, list[tuple[float, float]]]:
         if p.shape[1] == 2:

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from torchmetrics.functional import mean_absolute_error, mean_squared_error
 
 from dlforge.data.prepared import Prepared
 from dlforge.errors import UserError
+from dlforge.tasks import plot_data
 from dlforge.tasks.base import PointPrediction
 
 
@@ -34,6 +36,17 @@ class Forecasting(PointPrediction):
 
     metric_names = ["mae", "rmse", "mase"]
     output_column = "forecast"
+
+    DATA_PLOTS = {
+        "forecast.json": {
+            "template": "linear",
+            "x": "time",
+            "y": ["actual", "model", "naive", "seasonal_naive", "linear_ar"],
+            "title": "Forecast vs actual (test)",
+            "x_label": "time (timestamps as decimal years)",
+            "y_label": "value",
+        }
+    }
 
     def __init__(self, ar_model: Any, ar_lags: int, season: int, mase_period: int = 1, zoom: int = 120):
         self.ar_model = ar_model  # an sklearn regressor (from config) fitted on the last `ar_lags` values
@@ -90,6 +103,17 @@ class Forecasting(PointPrediction):
             "seasonal_naive": series[test - back],
             "linear_ar": ar.predict(test_raw[:, -self.ar_lags :]),
         }
+
+    def plot_data(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
+        """forecast.json: per test target its time, the actual value and every method's forecast."""
+        extras = data.extras()
+        times = extras["time"][extras["test_positions"]]
+        if np.issubdtype(times.dtype, np.datetime64):  # DVC's templates plot numbers: a date becomes a decimal year
+            t = pd.DatetimeIndex(times)
+            times = (t.year + (t.dayofyear - 1) / np.where(t.is_leap_year, 366, 365)).to_numpy()
+        plot_data.write_rows(
+            out / "forecast.json", plot_data.columns("time", times, {"actual": data.targets("test"), **preds})
+        )
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """forecast.png: actual vs every forecast over the test span, and over its last `zoom` steps."""

@@ -30,6 +30,7 @@ from torchmetrics.retrieval import RetrievalHitRate, RetrievalNormalizedDCG
 from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
 from dlforge.data.ratings import ITEM, USER
+from dlforge.tasks import plot_data
 from dlforge.tasks.base import Task, forward
 
 TOP_K = 10  # movies a user-only request returns
@@ -50,6 +51,17 @@ def ranking(name: str, score: np.ndarray, rating: np.ndarray, users: np.ndarray,
 
 class Recommendation(Task):
     """Rating prediction and top-k ranking for (user, movie) pairs; serves ratings and top-10 lists."""
+
+    DATA_PLOTS = {
+        "hit_rate.json": {
+            "template": "linear",
+            "x": "k",
+            "y": ["model", "biases", "most_popular"],
+            "title": "HR@k: relevant test movies vs sampled negatives",
+            "x_label": "k",
+            "y_label": "HR@k",
+        }
+    }
 
     def __init__(
         self,
@@ -164,6 +176,16 @@ class Recommendation(Task):
                 [pre.inverse_target(item_only[req[:, 1]]), item_counts[req[:, 1]].astype(np.float64)], 1
             ),
         }
+
+    def plot_data(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
+        """hit_rate.json: HR@k of every method for k = 1..curve_k."""
+        ref = self.reference(data)
+        ks, users = np.arange(1, self.curve_k + 1), ref[:, 1].astype(np.int64)
+        hr = {
+            name: np.array([ranking("hr", _parts(p)[1], ref[:, 0], users, int(k), self.relevant_from) for k in ks])
+            for name, p in preds.items()
+        }
+        plot_data.write_rows(out / "hit_rate.json", plot_data.columns("k", ks, hr))
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """calibration.png (mean actual vs predicted rating) and hit_rate.png (HR@k, k = 1..curve_k)."""

@@ -10,6 +10,7 @@ import torch
 from torchmetrics.functional import regression as F
 
 from dlforge.data.prepared import Prepared
+from dlforge.tasks import plot_data
 from dlforge.tasks.base import PointPrediction
 
 _METRICS = {
@@ -23,6 +24,17 @@ class Regression(PointPrediction):
     """Scores one predicted value per row against the natural-unit target."""
 
     metric_names = list(_METRICS)
+
+    DATA_PLOTS = {
+        "predicted_vs_actual.json": {
+            "template": "scatter",
+            "x": "actual",
+            "y": ["model", "baseline"],
+            "title": "Predicted vs actual (test)",
+            "x_label": "actual",
+            "y_label": "predicted",
+        }
+    }
 
     def __init__(self, baseline: Any, plot_points: int = 2000):
         self.baseline = baseline  # an sklearn regressor (instantiated from config)
@@ -41,6 +53,15 @@ class Regression(PointPrediction):
         (x, y), (x_test, _) = data.arrays("train"), data.arrays("test")
         fitted = self.baseline.fit(x.reshape(len(x), -1), y)
         return {"baseline": data.preprocessor().inverse_target(fitted.predict(x_test.reshape(len(x_test), -1)))}
+
+    def plot_data(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
+        """predicted_vs_actual.json: up to `plot_points` evenly spaced test rows, every method's prediction."""
+        actual = self.reference(data)
+        keep = np.unique(np.linspace(0, len(actual) - 1, min(len(actual), self.plot_points)).astype(int))
+        plot_data.write_rows(
+            out / "predicted_vs_actual.json",
+            plot_data.columns("actual", actual[keep], {n: np.asarray(p)[keep] for n, p in preds.items()}),
+        )
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """Matplotlib PNGs: predicted vs actual (every predictor) and the model's residual histogram."""

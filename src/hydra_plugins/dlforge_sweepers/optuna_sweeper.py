@@ -8,6 +8,13 @@ launcher is configured (n_jobs at a time), and tells the study the outcome. Each
 (dlforge.sweeps.pruning). Re-running the same command loads the study and continues its numbering
 until `n_trials` trials have finished.
 
+The sampler and the pruner are Optuna objects built from `_target_` configs, chosen as config groups
+(conf/hydra/sweeper/sampler/*.yaml, conf/hydra/sweeper/pruner/*.yaml) with a plain override, e.g.
+`hydra/sweeper/sampler=random hydra/sweeper/pruner=hyperband`. Several objectives (a list in
+`objective`, one direction each in `direction`) make a multi-objective study: the parent run then
+records the Pareto front instead of one best trial, and pruning must be off (Optuna cannot prune
+on several values): `hydra/sweeper/sampler=nsgaii hydra/sweeper/pruner=none`.
+
 No `from __future__ import annotations` here: Hydra loads plugin modules outside sys.modules, where
 dataclasses cannot resolve string annotations.
 """
@@ -35,9 +42,10 @@ class OptunaSweeperConf:
     n_trials: int = 20
     n_jobs: int | None = None  # trials launched together; None: the launcher's n_jobs, else 1
     seed: int = 42
-    objective: str = "best_val_loss"
-    direction: str = "minimize"
-    pruner: dict[str, Any] | None = None
+    objective: Any = "best_val_loss"  # a value train returns, or a list of them (multi-objective)
+    direction: Any = "minimize"  # minimize/maximize, or one per objective
+    sampler: Any = None  # an Optuna sampler `_target_` config (conf/hydra/sweeper/sampler/); None: TPE with `seed`
+    pruner: Any = None  # an Optuna pruner `_target_` config (conf/hydra/sweeper/pruner/); None: no pruning
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -59,8 +67,9 @@ class OptunaSweeper(Sweeper):
         n_trials: int,
         n_jobs: int | None,
         seed: int,
-        objective: str,
-        direction: str,
+        objective: Any,
+        direction: Any,
+        sampler: Any,
         pruner: Any,
         params: dict[str, Any],
     ):
@@ -71,8 +80,21 @@ class OptunaSweeper(Sweeper):
             n_jobs,
             seed,
         )
-        self.objective, self.direction = objective, {"min": "minimize", "max": "maximize"}.get(direction, direction)
-        self.pruner = pruner  # already built by Hydra from its `_target_` (e.g. optuna.pruners.MedianPruner)
+        self.objectives = [objective] if isinstance(objective, str) else list(objective)
+        directions = [direction] if isinstance(direction, str) else list(direction)
+        self.directions = [{"min": "minimize", "max": "maximize"}.get(d, d) for d in directions]
+        if len(self.directions) != len(self.objectives):
+            raise ValueError(
+                f"hydra.sweeper.direction: one direction per objective ({len(self.objectives)}), got {len(self.directions)}"
+            )
+        self.objective, self.direction = self.objectives[0], self.directions[0]  # what a trial reports for pruning
+        self.sampler = sampler  # built by Hydra from its `_target_` (e.g. optuna.samplers.TPESampler), or None
+        self.pruner = pruner  # built by Hydra from its `_target_` (e.g. optuna.pruners.MedianPruner), or None
+        if len(self.objectives) > 1 and pruner is not None and type(pruner).__name__ != "NopPruner":
+            raise ValueError(
+                f"hydra.sweeper.pruner: Optuna cannot prune a multi-objective study ({', '.join(self.objectives)}); "
+                "use hydra/sweeper/pruner=none"
+            )
         self.params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else dict(params)
 
     def setup(self, *, hydra_context: Any, task_function: Any, config: DictConfig) -> None:
@@ -113,8 +135,8 @@ class OptunaSweeper(Sweeper):
             study_name=self.study_name,
             storage=self.storage,
             load_if_exists=True,
-            direction=self.direction,
-            sampler=optuna.samplers.TPESampler(seed=self.seed),
+            directions=self.directions,
+            sampler=self.sampler or optuna.samplers.TPESampler(seed=self.seed),
             pruner=self.pruner or optuna.pruners.NopPruner(),
         )
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):  # from a killed sweep
@@ -133,7 +155,8 @@ class OptunaSweeper(Sweeper):
                     study.tell(trial, state=optuna.trial.TrialState.PRUNED)
                     finished += 1
                 else:
-                    study.tell(trial, ret.return_value[self.objective])
+                    values = [ret.return_value[o] for o in self.objectives]
+                    study.tell(trial, values if len(values) > 1 else values[0])
                     finished += 1
         self._summarise(study)
 
@@ -148,9 +171,16 @@ class OptunaSweeper(Sweeper):
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient(self.config.tracking.uri)
+        client.set_tag(
+            run_id, "dlforge.objective", ", ".join(f"{d} {o}" for d, o in zip(self.directions, self.objectives))
+        )
+        client.set_tag(run_id, "dlforge.sampler", type(study.sampler).__name__)
+        client.set_tag(run_id, "dlforge.pruner", type(study.pruner).__name__)
+        if len(self.objectives) > 1:
+            self._summarise_front(client, run_id, study)
+            return
         best = study.best_trial
         client.log_metric(run_id, "best_value", best.value)  # tags below: they stay current when a study resumes
-        client.set_tag(run_id, "dlforge.objective", f"{self.direction} {self.objective}")
         client.set_tag(run_id, "dlforge.best_trial", str(best.number))
         for key, value in best.params.items():
             client.set_tag(run_id, f"best.{key}", str(value))
@@ -161,6 +191,18 @@ class OptunaSweeper(Sweeper):
             self._plots(study, Path(tmp))
             client.log_artifacts(run_id, tmp, "optuna")
 
+    def _summarise_front(self, client: Any, run_id: str, study: Any) -> None:
+        """Several objectives: the Pareto front (trials no other trial beats on every objective) as pareto.json."""
+        front = [
+            {"trial": t.number, "values": dict(zip(self.objectives, t.values)), "params": t.params}
+            for t in study.best_trials
+        ]
+        client.set_tag(run_id, "dlforge.pareto_trials", ",".join(str(t["trial"]) for t in front))
+        with tempfile.TemporaryDirectory() as tmp:
+            Path(tmp, "pareto.json").write_text(json.dumps(front, indent=2))
+            self._plots(study, Path(tmp))
+            client.log_artifacts(run_id, tmp, "optuna")
+
     def _plots(self, study: Any, out: Path) -> None:
         import matplotlib
 
@@ -168,12 +210,15 @@ class OptunaSweeper(Sweeper):
         import matplotlib.pyplot as plt
         from optuna.visualization import matplotlib as vis
 
-        plots = {
-            "optimization_history": vis.plot_optimization_history,
-            "parallel_coordinate": vis.plot_parallel_coordinate,
-        }
-        if len([t for t in study.trials if t.state.name == "COMPLETE"]) > 1 and len(study.best_trial.params) > 1:
-            plots["param_importances"] = vis.plot_param_importances
+        if len(study.directions) > 1:
+            plots = {"pareto_front": lambda s: vis.plot_pareto_front(s, target_names=self.objectives)}
+        else:
+            plots = {
+                "optimization_history": vis.plot_optimization_history,
+                "parallel_coordinate": vis.plot_parallel_coordinate,
+            }
+            if len([t for t in study.trials if t.state.name == "COMPLETE"]) > 1 and len(study.best_trial.params) > 1:
+                plots["param_importances"] = vis.plot_param_importances
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
             for name, plot in plots.items():

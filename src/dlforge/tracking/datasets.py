@@ -1,0 +1,46 @@
+"""The prepared splits as MLflow dataset inputs of the training run (the run page's "Datasets").
+
+One dataset per split, named `<use case>-<split>`, logged with the context `train`, `val` or `test`
+(input tag `mlflow.data.context`). Its digest is the prepared-data hash that lineage tags the run with
+(`dlforge.data_hash`, dlforge.io.tree_hash of the whole prepared folder), cut to the 36 characters
+MLflow's store keeps, so the same prepared data is the same dataset in every run and every store.
+The schema and profile MLflow shows come from the model-ready arrays (x, y) of the split.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from mlflow.entities import DatasetInput, InputTag
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+from dlforge.data.prepared import SPLITS, Prepared
+
+DIGEST_CHARS = 36  # MLflow's datasets.digest column is VARCHAR(36)
+
+
+def inputs(data: Prepared, name: str, data_hash: str) -> list[DatasetInput]:
+    """One DatasetInput per split of `data`, digest = the prepared-data hash."""
+    import mlflow.data
+
+    found = []
+    for split in SPLITS:
+        x, y = data.arrays(split)
+        with warnings.catch_warnings():  # a local path matches two equivalent local source kinds
+            warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
+            dataset = mlflow.data.from_numpy(
+                x,
+                targets=y,
+                source=str((data.path / f"{split}.npz").resolve()),
+                name=f"{name}-{split}",
+                digest=data_hash[:DIGEST_CHARS],
+            )
+        found.append(DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, split)]))
+    return found
+
+
+def log(client: MlflowClient, run_id: str, data: Prepared, name: str) -> None:
+    """Log the splits of `data` as the run's dataset inputs; the digest is the run's `dlforge.data_hash` tag."""
+    data_hash = client.get_run(run_id).data.tags["dlforge.data_hash"]
+    client.log_inputs(run_id, datasets=inputs(data, name, data_hash))

@@ -1,0 +1,67 @@
+"""DVC's interactive plots: the generated plots block is current, the curve helpers are right, and in a
+repo copy a real `dvc repro` + `dvc plots show/diff` draws every declared plot and overlays revisions."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import ROOT, copy_repo, git_commit, sh
+from dlforge.tasks import plot_data
+from pipelines import dvc_plots
+
+
+def test_dvc_yaml_plots_block_is_generated_from_the_tasks():
+    text = (ROOT / "dvc.yaml").read_text()
+    assert dvc_plots.MARKER in text, "dvc.yaml lost its generated plots block: run `make dvc-plots`"
+    assert text.split(dvc_plots.MARKER)[1] == dvc_plots.block(ROOT).split(dvc_plots.MARKER)[1], "run `make dvc-plots`"
+    declared = yaml.safe_load(text)["plots"]
+    use_cases = yaml.safe_load(text)["vars"][0]["use_cases"]
+    for key in use_cases:  # every use case has at least its methods bar chart
+        assert any(f"reports/{key}/curves/methods.json" in d for d in declared)
+
+
+def test_roc_and_pr_on_the_grid():
+    # a perfect ranking: TPR 1 from FPR 0 on; precision 1 at every recall
+    assert np.allclose(plot_data.roc_on_grid(np.array([0, 0, 1.0]), np.array([0, 1.0, 1])), 1.0)
+    assert np.allclose(plot_data.pr_on_grid(np.array([1.0, 0.5, 0]), np.array([1.0, 1, 1])), 1.0)
+    # interpolated precision: the best precision at this recall or more
+    pr = plot_data.pr_on_grid(np.array([1.0, 0.5, 0.0]), np.array([0.5, 0.8, 1.0]))
+    assert pr[0] == 1.0 and pr[50] == 0.8 and pr[51] == 0.5 and pr[100] == 0.5
+
+
+def test_rows_are_plain_json(tmp_path):
+    plot_data.write_rows(tmp_path / "r.json", [{"a": np.float32(0.1234567), "b": np.int64(3), "c": np.nan}])
+    assert json.loads((tmp_path / "r.json").read_text()) == [{"a": 0.123457, "b": 3, "c": None}]
+
+
+@pytest.mark.e2e
+def test_dvc_plots_show_and_diff_draw_the_data_plots(tmp_path):
+    """digits for one epoch, then a second revision (another baseline C: only evaluate re-runs): every
+    declared plot is a Vega chart, and `dvc plots diff` overlays both revisions' rows."""
+    repo = copy_repo(tmp_path)
+    exp = repo / "conf" / "experiment" / "digits.yaml"
+    exp.write_text(exp.read_text().replace("max_epochs: 40", "max_epochs: 1"))
+    sh(["dvc", "repro", "evaluate@digits"], repo)
+    git_commit(repo, "digits, 1 epoch")
+    shown = json.loads(sh(["dvc", "plots", "show", "--json"], repo).stdout)["data"]
+    for name in ("roc.json", "pr.json", "confusion.json", "methods.json"):
+        (plot,) = shown[f"reports/digits/curves/{name}"]
+        assert plot["type"] == "vega" and plot["content"]["data"]["values"], name
+    roc = shown["reports/digits/curves/roc.json"][0]["content"]["data"]["values"]
+    assert {v["field"] for v in roc} == {"model", "baseline"}  # one line per method
+    (loss,) = shown["reports/digits/training/plots/metrics/val/loss.tsv"]
+    assert loss["type"] == "vega"
+
+    task = repo / "conf" / "task" / "classification.yaml"
+    task.write_text(task.read_text().replace("C: 1.0 ", "C: 0.01"))
+    sh(["dvc", "repro", "evaluate@digits"], repo)
+    diff = json.loads(sh(["dvc", "plots", "diff", "HEAD", "--json"], repo).stdout)["data"]
+    revs = {v["rev"] for v in diff["reports/digits/curves/roc.json"][0]["content"]["data"]["values"]}
+    assert revs == {"HEAD", "workspace"}
+    metrics = json.loads(sh(["dvc", "metrics", "show", "--json"], repo).stdout)
+    summary = next(iter(metrics.values()))["data"]["reports/digits/training/metrics.json"]["data"]
+    assert summary["epoch"] == 0 and "loss" in summary["val"]  # the DVCLive summary: `dvc exp show` columns

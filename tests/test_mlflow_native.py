@@ -1,0 +1,236 @@
+"""MLflow 3 as designed, on the tiny pipeline in a real SQLite store: dataset inputs, system metrics,
+metrics on the logged model, evaluate's metrics in one batch, the model card on every version."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from conftest import build_registry, compose_tiny
+from dlforge.io import tree_hash
+from dlforge.registry import model_card
+from dlforge.tasks.classification import Classification
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> tuple[Path, MlflowClient]:
+    root = tmp_path_factory.mktemp("native")
+    uri = f"sqlite:///{root}/mlflow.db"
+    build_registry(root, uri)  # v1 untrained, v2 trained
+    return root, MlflowClient(uri)
+
+
+def _latest_run(client: MlflowClient):
+    exp = client.get_experiment_by_name("tiny")
+    return client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])[0]
+
+
+def test_training_run_logs_each_split_as_a_dataset_with_the_prepared_data_hash(store):
+    root, client = store
+    run = _latest_run(client)
+    found = {
+        next(t.value for t in d.tags if t.key == "mlflow.data.context"): d.dataset for d in run.inputs.dataset_inputs
+    }
+    assert sorted(found) == ["test", "train", "val"]
+    data_hash = tree_hash(root / "data" / "tiny")
+    assert run.data.tags["dlforge.data_hash"] == data_hash
+    assert {d.digest for d in found.values()} == {data_hash[:36]}
+    assert found["train"].name == "tiny-train" and json.loads(found["train"].profile)["features_shape"] == [280, 5]
+
+
+def test_training_run_records_system_metrics(store):
+    metrics = _latest_run(store[1]).data.metrics
+    assert metrics["system/cpu_utilization_percentage"] >= 0
+    assert metrics["system/system_memory_usage_megabytes"] > 0
+
+
+def test_evaluate_logs_every_metric_in_one_batch_and_the_logged_model_carries_the_test_metrics(store):
+    root, client = store
+    run = _latest_run(client)
+    reported = json.loads((root / "reports" / "tiny" / "metrics.json").read_text())
+    keys = [f"test_{k}" for k in reported["model"]] + [f"baseline_test_{k}" for k in reported["baseline"]]
+    history = {k: client.get_metric_history(run.info.run_id, k) for k in keys}
+    assert all(len(h) == 1 for h in history.values())  # evaluate ran once for this run
+    assert len({h[0].timestamp for h in history.values()}) == 1  # one log_batch: one timestamp for all
+    (output,) = run.outputs.model_outputs
+    model = client.get_logged_model(output.model_id)
+    on_model = {m.key: m.value for m in model.metrics}
+    assert on_model["test_pr_auc"] == pytest.approx(reported["model"]["pr_auc"])
+    assert on_model["test_accuracy"] == pytest.approx(reported["model"]["accuracy"])
+
+
+def test_every_version_has_a_model_card(store):
+    root, client = store
+    registry = json.loads((root / "reports" / "tiny" / "registry.json").read_text())
+    reported = json.loads((root / "reports" / "tiny" / "metrics.json").read_text())
+    card = client.get_model_version("tiny", "2").description
+    run = _latest_run(client)
+    assert card.startswith("# tiny v2")
+    row = next(line for line in card.splitlines() if line.startswith("| pr_auc |"))
+    assert row == f"| pr_auc | {reported['model']['pr_auc']:.4g} | {reported['baseline']['pr_auc']:.4g} |"
+    assert f"[{registry['ci_low']:.4g}, {registry['ci_high']:.4g}] at 0.95 confidence" in card
+    assert "promoted to champion" in card and "champion after this run: v2" in card
+    assert run.data.tags["dlforge.git_commit"] in card and run.data.tags["dlforge.data_hash"] in card
+    assert 'mlflow.pyfunc.load_model("models:/tiny/2")' in card and "curl -s localhost:5001/invocations" in card
+    body = card.split("-d '")[1].split("'\n")[0]
+    assert json.loads(body)["dataframe_split"]["columns"] == ["x1", "x2", "kind"]
+    assert "no champion" in client.get_model_version("tiny", "1").description  # v1's card: first champion
+
+
+def test_evaluate_writes_the_rows_behind_every_declared_plot(store):
+    root, _ = store
+    curves = root / "reports" / "tiny" / "curves"
+    for file, props in Classification.DATA_PLOTS.items():
+        rows = json.loads((curves / file).read_text())
+        wanted = {props["x"], *([props["y"]] if isinstance(props["y"], str) else props["y"])}
+        assert rows and all(wanted <= set(r) for r in rows), file
+    roc = json.loads((curves / "roc.json").read_text())
+    assert roc[0]["fpr"] == 0 and roc[-1]["fpr"] == 1 and roc[-1]["model"] == 1  # ROC ends at (1, 1)
+    assert len(json.loads((curves / "confusion.json").read_text())) == 60  # one row per test row
+    methods = json.loads((curves / "methods.json").read_text())
+    assert [m["method"] for m in methods] == ["model", "baseline"]
+
+
+def test_training_curves_go_to_dvclive(store):
+    training = Path(store[0]) / "reports" / "tiny" / "training"
+    summary = json.loads((training / "metrics.json").read_text())
+    assert summary["epoch"] == 7 and 0 < summary["val"]["loss"]  # the second build trains 8 epochs
+    loss = pd.read_csv(training / "plots" / "metrics" / "val" / "loss.tsv", sep="\t")
+    assert list(loss.columns) == ["step", "loss"] and len(loss) == 8
+
+
+def test_model_card_stays_within_mlflows_limit_for_wide_requests():
+    images = np.zeros((5, 28, 28))
+    card = model_card.render(
+        name="mnist",
+        version=3,
+        task="dlforge.tasks.classification.Classification",
+        data={
+            "source": "torchvision MNIST",
+            "sizes": {"train": 1, "val": 1, "test": 1},
+            "seed": 0,
+            "val": 0.1,
+            "test": 0.1,
+        },
+        metrics={"model": {"accuracy": 0.99}, "baseline": {"accuracy": 0.9}},
+        gate={"metric": "accuracy", "higher_is_better": True, "promoted": False, "reason": "r", "champion_version": 2},
+        lineage={"run_id": "abc"},
+        history=[],
+        requests=images,
+    )
+    assert len(card) <= model_card.MAX_CHARS and "serving_input_example.json" in card
+    assert "gain interval: none" in card
+
+
+def test_no_curves_no_dvclive_folder(tmp_path):
+    from pipelines import prepare, train
+
+    cfg = compose_tiny(
+        tmp_path, f"sqlite:///{tmp_path}/mlflow.db", "curves=none", "logger=none", "trainer.max_epochs=1"
+    )
+    prepare.run(cfg)
+    train.run(cfg)
+    assert not (tmp_path / "reports" / "tiny" / "training").exists()
+
+
+def test_dockerfile_for_the_champion_names_the_pinned_requirements(store, tmp_path):
+    import mlflow
+
+    from dlforge.cli import main
+    from dlforge.registry.publish import _requirements
+
+    root, client = store
+    out = tmp_path / "image"
+    assert main(["--tracking-uri", client.tracking_uri, "dockerfile", "tiny", str(out)]) == 0
+    dockerfile = (out / "Dockerfile").read_text()
+    assert f"pip install mlflow=={mlflow.__version__}" in dockerfile and "COPY model_dir /opt/ml/model" in dockerfile
+    pinned = set((out / "model_dir" / "requirements.txt").read_text().split())
+    assert set(_requirements()) <= pinned and "torch==2.13.0" in pinned
+    assert "version: '2'" in (out / "model_dir" / "registered_model_meta").read_text()  # the champion, v2
+    assert (out / "model_dir" / "code" / "dlforge" / "tasks" / "classification.py").exists()
+    assert main(["--tracking-uri", client.tracking_uri, "dockerfile", "tiny", str(out)]) == 2  # never overwritten
+
+
+def _docker_daemon() -> str | None:
+    """None when a Docker daemon answers, else why not."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("docker"):
+        return "no docker CLI"
+    info = subprocess.run(["docker", "info"], capture_output=True, text=True)
+    return None if info.returncode == 0 else f"no Docker daemon answers `docker info`: {info.stderr.strip()[:120]}"
+
+
+@pytest.mark.docker
+def test_docker_image_of_the_champion_answers_a_request(store, tmp_path):
+    """Build and run the image (needs a Docker daemon and network for pip): skipped, with the reason, without one."""
+    import subprocess
+    import time
+    import urllib.request
+
+    from dlforge.cli import main
+
+    reason = _docker_daemon()
+    if reason:
+        pytest.skip(reason)
+    root, client = store
+    out = tmp_path / "image"
+    assert main(["--tracking-uri", client.tracking_uri, "dockerfile", "tiny", str(out)]) == 0
+    subprocess.run(["docker", "build", "-q", "-t", "dlforge-tiny-test", str(out)], check=True, timeout=1800)
+    container = subprocess.run(
+        ["docker", "run", "-d", "--rm", "-p", "127.0.0.1:5091:8080", "dlforge-tiny-test"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    try:
+        body = (out / "model_dir" / "serving_input_example.json").read_bytes()
+        for _ in range(120):
+            try:
+                request = urllib.request.Request(
+                    "http://127.0.0.1:5091/invocations", body, {"Content-Type": "application/json"}
+                )
+                answer = json.loads(urllib.request.urlopen(request, timeout=5).read())
+                break
+            except OSError:
+                time.sleep(1)
+        else:
+            raise AssertionError("the container never answered on /invocations")
+        assert {r["label"] for r in answer["predictions"]} <= {"neg", "pos"}
+    finally:
+        subprocess.run(["docker", "rm", "-f", container], capture_output=True)
+
+
+def test_dvc_curves_folder_is_replaced_whole_or_left_alone(tmp_path):
+    from dlforge.tracking.dvclive_logger import DVCLiveLogger
+
+    final = tmp_path / "training"
+    good = DVCLiveLogger(dir=str(final), save_dvc_exp=False, dvcyaml=False)
+    good.log_metrics({"val_loss": 0.5}, step=0, sync=True)
+    assert not final.exists()  # written beside it until the fit ends
+    good.finalize("success")
+    good.finalize("success")  # Lightning may finalize twice: nothing partial is written
+    assert json.loads((final / "metrics.json").read_text())["val"]["loss"] == 0.5
+    assert not list(tmp_path.glob(".*"))
+    failed = DVCLiveLogger(dir=str(final), save_dvc_exp=False, dvcyaml=False)
+    failed.log_metrics({"val_loss": 9.0}, step=0, sync=True)
+    failed.finalize("failed")
+    assert json.loads((final / "metrics.json").read_text())["val"]["loss"] == 0.5  # the last good curves stay
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_logger_keys_are_still_checked_against_lightnings_arguments(tmp_path):
+    from dlforge.config.validate import check
+    from dlforge.errors import UserError
+
+    uri = f"sqlite:///{tmp_path}/db"
+    with pytest.raises(UserError, match="'logger.experimnt_name': .* has no argument 'experimnt_name'"):
+        check(compose_tiny(tmp_path, uri, "+logger.experimnt_name=x"), ["logger"])
+    with pytest.raises(UserError, match="'logger.system_metrics_interval': expected float"):
+        check(compose_tiny(tmp_path, uri, "logger.system_metrics_interval=fast"), ["logger"])
