@@ -18,6 +18,7 @@ class Paths:
     prepared: str = MISSING
     models: str = MISSING
     reports: str = MISSING
+    checkpoints: str = MISSING  # train's resumable checkpoints (dlforge.models.resume)
 
 
 @dataclass
