@@ -13,6 +13,7 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from dlforge import faults
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir, write_json
@@ -38,6 +39,7 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
 
     with atomic_dir(reports / "plots") as plots:
         task.plots(preds, data, plots)
+        faults.point("evaluate")  # tests: a kill here leaves a half-written plots folder behind
     write_json(reports / "metrics.json", metrics)
 
     if ref.get("run_id"):

@@ -51,6 +51,7 @@ class Gate:
     confidence: float = 0.95
     bootstrap_samples: int = 1000
     seed: int = 42
+    replace_incompatible: bool = False  # replace a champion that cannot score today's test set
 
 
 @dataclass
