@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: pipeline results test ui server lock clean
+.PHONY: pipeline results seeds test ui server lock clean
 
 # Create .venv and install the pinned stack: torch first (a CPU wheel where one is offered locally),
 # then everything else under the constraints of requirements/lock.txt.
@@ -21,6 +21,9 @@ pipeline: $(BIN)/.installed ## prepare → train → evaluate → register every
 
 results: pipeline ## rewrite the README's results table (model vs baselines on each gate metric)
 	python -m pipelines.results --write README.md
+
+seeds: $(BIN)/.installed ## train every use case under seeds 42 43 44 outside DVC (seeds/, no MLflow) → docs/seeds.json; then make results
+	python -m pipelines.seeds
 
 test: $(BIN)/.installed ## the whole test suite (unit + end-to-end)
 	python -m pytest
