@@ -57,9 +57,13 @@ class Folder:
         write_json(self.path / "run.json", {"run_id": run_id})
 
     def clean(self) -> None:
+        """Remove the folder, then its parents (the use case's, the checkpoints root) once empty."""
         shutil.rmtree(self.path, ignore_errors=True)
-        if self.path.parent.is_dir() and not any(self.path.parent.iterdir()):
-            self.path.parent.rmdir()
+        for parent in self.path.parents[:2]:
+            try:
+                parent.rmdir()
+            except OSError:  # not empty: other jobs' checkpoints
+                break
 
 
 def key(cfg: DictConfig, prepared: str | Path) -> str:
