@@ -50,7 +50,10 @@ def run_one(use_case: str, seed: int, root: Path) -> dict[str, float]:
     train.run(cfg)
     metrics = evaluate.run(cfg)
     metric = cfg.register.gate.metric
+    import torch
+
     return {
+        "torch_threads": torch.get_num_threads(),  # as train and evaluate set it (train.threads)
         "metric": metric,
         "higher_is_better": cfg.register.gate.higher_is_better,
         "values": {name: values[metric] for name, values in metrics.items() if not name.startswith("floor_")},
@@ -70,6 +73,7 @@ def summarise(per_seed: dict[int, dict]) -> dict:
         "metric": first["metric"],
         "higher_is_better": higher,
         "seeds": list(per_seed),
+        "torch_threads": first["torch_threads"],
         "model": {"mean": mean["model"], "sd": statistics.stdev(column["model"]), "values": column["model"]},
         "best_baseline": best,
         "baseline": {"mean": mean[best], "sd": statistics.stdev(column[best]), "values": column[best]},
@@ -98,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         summary.update(  # provenance of the latest run; each use case keeps its own seeds
             generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             command=" ".join(["python -m pipelines.seeds", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]),
-            machine=machine.tags(),
+            machine={k: v for k, v in machine.tags().items() if k != "dlforge.torch_threads"},  # threads: per use case
         )
         args.out.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         s = summary["use_cases"][use_case]

@@ -11,7 +11,12 @@ from pipelines.seeds import summarise
 
 
 def _seed(model: float, baseline: float, other: float, higher: bool = True) -> dict:
-    return {"metric": "m", "higher_is_better": higher, "values": {"model": model, "baseline": baseline, "naive": other}}
+    return {
+        "metric": "m",
+        "higher_is_better": higher,
+        "torch_threads": 1,
+        "values": {"model": model, "baseline": baseline, "naive": other},
+    }
 
 
 def test_summary_takes_the_best_baseline_by_mean_and_counts_paired_wins():
