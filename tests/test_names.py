@@ -95,7 +95,12 @@ def test_artifacts_saved_before_a_move_load_after_it(tmp_path, request):
 
 
 def test_an_old_import_path_loads_through_moved(tmp_path, moved, monkeypatch):
-    old = {"class": "dlforge.data.preprocess.TabularPreprocessor", "numeric": {}, "categorical": {}, "classes": ["a", "b"]}
+    old = {
+        "class": "dlforge.data.preprocess.TabularPreprocessor",
+        "numeric": {},
+        "categorical": {},
+        "classes": ["a", "b"],
+    }
     with pytest.raises(AttributeError):  # an import path written before stable names, class since moved
         from_state(old)
     monkeypatch.setitem(names.MOVED, old["class"], "dlforge:TabularPreprocessor")

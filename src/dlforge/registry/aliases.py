@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from dlforge.errors import UserError
 
 PREFIX = "dlforge.alias_log."
-KINDS = ("gate", "manual", "rollback", "replace_incompatible")  # who moved it: the register stage, a person, a rollback, register replacing a champion that cannot score today's data (register.gate.replace_incompatible)
+KINDS = ("gate", "manual", "rollback", "replace_incompatible")  # register, a person, a rollback, replace_incompatible
 _MISSING = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
 
 
