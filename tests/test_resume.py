@@ -123,3 +123,15 @@ def test_a_killed_gan_resumes_to_the_uninterrupted_result(tmp_path):
     client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
     metrics = [client.get_run(run_id_of(tmp_path, n)).data.metrics for n in ("straight", "resumed")]
     assert metrics[0] == metrics[1]
+
+
+def test_a_deleted_run_resumes_into_a_new_run_that_names_it(work):
+    kill_at(start(work, "gone", "trainer.max_epochs=3", fault="mid_epoch"), work / "gone.fault")
+    client = MlflowClient(f"sqlite:///{work}/mlflow.db")
+    [left] = client.search_runs([client.get_experiment_by_name("gone").experiment_id])
+    client.delete_run(left.info.run_id)
+    assert "resumed from epoch 1" in finish(start(work, "gone", "trainer.max_epochs=3"))
+    new = client.get_run(run_id_of(work, "gone"))
+    assert new.info.run_id != left.info.run_id and new.info.status == "FINISHED"
+    assert new.data.tags["dlforge.resumed_from_run"] == left.info.run_id
+    assert new.data.tags["dlforge.resumed_from_epoch"] == "1"
