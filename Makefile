@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: pipeline results test test-fast lint ui server lock clean dvc-plots dockerfile dashboard
+.PHONY: pipeline results seeds test test-fast lint ui server lock clean dvc-plots dockerfile dashboard
 
 # Create .venv and install the pinned stack: torch first (a CPU wheel where one is offered locally),
 # then everything else under the constraints of requirements/lock.txt.
@@ -21,6 +21,9 @@ pipeline: $(BIN)/.installed ## prepare → train → evaluate → register every
 
 results: pipeline ## rewrite the README's results table (model vs baselines on each gate metric)
 	python -m pipelines.results --write README.md
+
+seeds: $(BIN)/.installed ## train every use case under seeds 42 43 44 outside DVC (seeds/, no MLflow) → docs/seeds.json; then make results
+	python -m pipelines.seeds
 
 test: lint ## the whole test suite (lint, unit, stages, end-to-end, servers): what CI runs
 	python -m pytest

@@ -15,6 +15,7 @@ from pathlib import Path
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
+from dlforge import faults
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir, write_json
@@ -41,6 +42,7 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
 
     with atomic_dir(reports / "plots") as plots:
         task.plots(preds, data, plots)
+        faults.point("evaluate")  # tests: a kill here leaves a half-written plots folder behind
     with atomic_dir(reports / "curves") as curves:
         task.plot_data(preds, data, curves)
         plot_data.write_rows(curves / plot_data.METHODS, plot_data.methods_rows(metrics))

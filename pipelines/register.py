@@ -7,16 +7,25 @@ same raw test rows, and a paired bootstrap interval of the gain must clear `min_
 figures go to reports/<use_case>/registry.json (numbers only, for DVC) and onto the version's tags;
 every alias move is logged on the registered model (dlforge.registry.aliases). Bad input fails
 before anything is registered.
+
+A champion that cannot be scored (a class it names is gone, a missing artifact, a server error)
+stops register with one line naming the version and why, and nothing is registered or moved;
+`register.gate.replace_incompatible=true` replaces it instead, recorded as kind
+`replace_incompatible` in the alias history. A version is marked `dlforge.gate.applied` once its
+aliases have moved; a re-run that finds a version of the same training run without that mark (a
+register killed after registering) finishes that version instead of registering another.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
+from dlforge import faults
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.errors import UserError
@@ -42,7 +51,7 @@ def run(cfg: DictConfig) -> dict:
 
     from dlforge.registry import aliases, model_card, publish
     from dlforge.registry.gate import check_settings, paired_bootstrap
-    from dlforge.tracking import runs
+    from dlforge.tracking import liveness, runs
 
     check_settings(gate.confidence, gate.bootstrap_samples)
     limit_threads(cfg.train.threads)
@@ -55,19 +64,35 @@ def run(cfg: DictConfig) -> dict:
     def predictions(model_uri: str):
         return task.pred_from_output(publish.predict(model_uri, requests), pre)
 
-    with tempfile.TemporaryDirectory(prefix="dlforge-register-") as tmp:
-        model_uri = publish.log_model(run_id, models / "model.pt", data, cfg.task._target_, requests, Path(tmp))
-    challenger = predictions(model_uri)
     name = cfg.register.model_name
+    liveness.close_stale(client, cfg.tracking.experiment)
+    left = publish.unapplied_version(client, name, run_id)
     current = aliases.current(client, name, "champion")
-    champion = None
-    if current is not None:
+    champion, kind = None, "gate"
+    if current is not None and (
+        left is None or current.version != left.version
+    ):  # scored first: a failure writes nothing
         try:
             champion = predictions(f"models:/{name}@champion")
-        except Exception as e:  # an older champion that cannot read today's inputs cannot be compared
-            print(
-                f"champion v{current.version} cannot score the current test set ({' '.join(str(e).split())[:200]}); treating it as absent"
+        except Exception as e:  # noqa: BLE001 (any failure: the user decides, below)
+            why = " ".join(str(e).split())[:300] or type(e).__name__
+            if not gate.replace_incompatible:
+                raise UserError(
+                    f"champion v{current.version} of '{name}' cannot score today's test set ({type(e).__name__}: {why}); "
+                    "nothing registered or moved. To replace it anyway set register.gate.replace_incompatible=true"
+                ) from e
+            kind, incompatible = (
+                "replace_incompatible",
+                f"champion v{current.version} cannot score today's test set ({why})",
             )
+    if left is not None:  # registered by a register that was killed before it moved the aliases
+        print(f"finishing {name} v{left.version}: registered from this run without its gate decision applied")
+        model_uri = f"models:/{name}/{left.version}"
+    else:
+        liveness.claim(client, run_id)  # log_model reopens the training run: mark it as ours while it is open
+        with tempfile.TemporaryDirectory(prefix="dlforge-register-") as tmp:
+            model_uri = publish.log_model(run_id, models / "model.pt", data, cfg.task._target_, requests, Path(tmp))
+    challenger = predictions(model_uri)
     decision = paired_bootstrap(
         gate.metric,
         lambda p, t: task.metric(gate.metric, p, t),
@@ -81,6 +106,12 @@ def run(cfg: DictConfig) -> dict:
         gate.seed,
         task.strata(data),
     )
+    if kind == "replace_incompatible":
+        decision = dataclasses.replace(
+            decision, reason=f"{incompatible}: replaced (register.gate.replace_incompatible)"
+        )
+    elif left is not None and current is not None and current.version == left.version:
+        decision = dataclasses.replace(decision, reason="already champion: promoted by the interrupted register")
 
     tags = {f"test_{k}": str(v) for k, v in test_metrics.items()}
     tags.update(
@@ -88,10 +119,17 @@ def run(cfg: DictConfig) -> dict:
     )
     tags.update({"dlforge.gate.metric": gate.metric, "dlforge.gate.reason": decision.reason})
     tags.update({k: v for k, v in client.get_run(run_id).data.tags.items() if k.startswith("dlforge.")})
-    version = publish.register(model_uri, name, tags)
+    if left is not None:
+        for k, v in tags.items():
+            client.set_model_version_tag(name, left.version, k, v)
+        version = left
+    else:
+        version = publish.register(model_uri, name, tags)
+    faults.point("register_before_alias")  # tests: a kill here leaves a version whose aliases never moved
     aliases.move(client, name, "challenger", int(version.version), "gate", "newly registered")
     if decision.promoted:
-        aliases.move(client, name, "champion", int(version.version), "gate", decision.reason)
+        aliases.move(client, name, "champion", int(version.version), kind, decision.reason)
+    client.set_model_version_tag(name, version.version, publish.APPLIED, "true")
     champion_version = int(version.version) if decision.promoted else int(current.version)
     record = {
         "model_name": name,

@@ -2,6 +2,11 @@
 
 `python -m pipelines.results` prints it; `--write README.md` replaces the table between the
 `<!-- results -->` and `<!-- /results -->` markers (what `make results` runs).
+
+With docs/seeds.json (`make seeds`, pipelines.seeds) each row also shows the deep model and its best
+baseline as mean ± sd over the seeds, and ✓ marks a deep model only when it beat that baseline on
+every seed (✗ otherwise, with the count); without a seed run for a use case it shows `?`: one seed
+is not evidence. The single-seed figures are the pipeline's (seed 42, what the champion is).
 """
 
 from __future__ import annotations
@@ -14,15 +19,29 @@ from pathlib import Path
 import yaml
 
 
+def _spread(s: dict | None) -> tuple[str, str]:
+    """(the seeds column, the verdict) for one use case's entry of docs/seeds.json."""
+    if s is None:
+        return "– (make seeds)", "?"
+    n = len(s["seeds"])
+    column = (
+        f"{s['model']['mean']:.4f} ± {s['model']['sd']:.4f} vs {s['best_baseline']} "
+        f"{s['baseline']['mean']:.4f} ± {s['baseline']['sd']:.4f}"
+    )
+    return column, f"{'✓' if s['beats_on_every_seed'] else '✗'} {s['wins']}/{n}"
+
+
 def table(root: Path = Path(".")) -> str:
     """One row per use case: the gate metric of the deep model beside every baseline, best first, and the champion.
 
     Entries named `floor_*` (e.g. real images scored as if generated) are references, not baselines: left out.
     """
     use_cases = yaml.safe_load((root / "dvc.yaml").read_text())["vars"][0]["use_cases"]
+    seeds_file = root / "docs" / "seeds.json"
+    seeds = json.loads(seeds_file.read_text())["use_cases"] if seeds_file.exists() else {}
     rows = [
-        "| use case | model | gate metric | deep model | best baseline | other baselines | champion |",
-        "|---|---|---|---|---|---|---|",
+        "| use case | model | gate metric | deep model | best baseline | other baselines | over seeds (mean ± sd) | beats baseline on every seed | champion |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, groups in use_cases.items():
         reports = root / "reports" / name
@@ -34,10 +53,10 @@ def table(root: Path = Path(".")) -> str:
             baselines.reverse()
         (best, best_name), others = baselines[0], baselines[1:]
         model = metrics["model"][metric]
-        verdict = "✓" if (model >= best if higher else model <= best) else "✗"
+        spread, verdict = _spread(seeds.get(name))
         rest = ", ".join(f"{b} {v:.4f}" for v, b in others) or "–"
         rows.append(
-            f"| {name} | {groups['model']} | {metric} ({'↑' if higher else '↓'}) | {model:.4f} {verdict} | {best_name} {best:.4f} | {rest} | v{registry['champion_version']} |"
+            f"| {name} | {groups['model']} | {metric} ({'↑' if higher else '↓'}) | {model:.4f} | {best_name} {best:.4f} | {rest} | {spread} | {verdict} | v{registry['champion_version']} |"
         )
     return "\n".join(rows)
 

@@ -7,11 +7,15 @@ tags; its id goes to run.json so evaluate and register log into the same run.
 Scaling out: with several devices this process launches one DDP worker per device on the resolved
 config (dlforge.distributed), so Hydra runs once per job. Every rank runs `fit`; only global rank 0
 logs to MLflow and writes the outputs.
+
+Resuming (dlforge.models.resume): checkpoints go to a persistent folder keyed by config and data; a
+re-run after a kill resumes from its last.ckpt into the same MLflow run (or a new one tagged with the
+run it resumes) and prints the epoch it resumed from. Runs left RUNNING by a killed process are
+closed as KILLED first (dlforge.tracking.liveness). The folder is removed once the outputs are written.
 """
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from hydra.utils import instantiate
@@ -42,8 +46,9 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     from pytorch_lightning.utilities import rank_zero_only
 
     from dlforge.data.batches import InMemoryDataModule
+    from dlforge.models import resume
     from dlforge.models.checkpoint import save_net
-    from dlforge.tracking import datasets, lineage, runs
+    from dlforge.tracking import datasets, lineage, liveness, machine, runs
     from dlforge.tracking.share_run import ShareRunId
 
     limit_threads(cfg.train.threads)
@@ -61,15 +66,30 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         tensors["train"], tensors["val"], cfg.train.batch_size, cfg.train.eval_batch_size, cfg.seed
     )
 
+    ckpts = resume.folder(cfg)
+    done = resume.epochs_done(ckpts.last) if ckpts.last else 0
     logger = False
     if cfg.logger and rank_zero_only.rank == 0:  # only global rank 0 talks to MLflow (rank from the launcher's env)
-        tags = {**lineage.tags(cfg.paths.prepared), **cfg.tracking.tags}
+        client = runs.client(cfg.tracking.uri)
+        liveness.close_stale(client, cfg.tracking.experiment)
+        tags = {**lineage.tags(cfg.paths.prepared), **cfg.tracking.tags, **liveness.owner_tags(), **machine.tags()}
         if cfg.train.tuned_by:
             tags["dlforge.sweep_run_id"] = cfg.train.tuned_by
-        logger = instantiate(cfg.logger, tags=tags)
+        previous = ckpts.run_id() if ckpts.last else None
+        run_id = previous if previous and runs.exists(client, previous) else None
+        if previous and run_id is None:
+            tags["dlforge.resumed_from_run"] = previous  # that run was deleted: a new one names it
+        if run_id:
+            liveness.claim(client, run_id)
+        logger = instantiate(cfg.logger, tags=tags, run_id=run_id)
+        ckpts.save_run_id(logger.run_id)
+        if done:
+            client.set_tag(logger.run_id, "dlforge.resumed_from_epoch", str(done))
+    if done and rank_zero_only.rank == 0:
+        print(f"resumed from epoch {done}: {ckpts.last}")
     curves = instantiate(cfg.curves) if cfg.curves and rank_zero_only.rank == 0 else None  # DVC curves (conf/curves/)
     share = ShareRunId()
-    callbacks = [instantiate(c) for c in cfg.callbacks.values() if c is not None] + [share]
+    callbacks = resume.checkpointing([instantiate(c) for c in cfg.callbacks.values() if c is not None], ckpts) + [share]
     pruning = None
     if cfg.sweep.trial is not None:  # a trial of the dlforge Optuna sweeper
         from dlforge.sweeps.pruning import OptunaPruning
@@ -82,27 +102,31 @@ def fit(cfg: DictConfig) -> dict[str, float]:
             cfg.sweep.pruner,
         )
         callbacks.append(pruning)
-    with tempfile.TemporaryDirectory(prefix="dlforge-train-") as scratch:
-        loggers = [lg for lg in (logger, curves) if lg]  # MLflow first: the run id and checkpoint folder come from it
-        trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers, default_root_dir=scratch)
+    trainer = instantiate(
+        cfg.trainer,
+        callbacks=callbacks,
+        logger=[lg for lg in (logger, curves) if lg],  # MLflow first: the run id comes from it
+        default_root_dir=ckpts.path,
+        plugins=[resume.AtomicCheckpointIO()],
+    )
+    if logger and trainer.is_global_zero:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+        logger.experiment.log_text(logger.run_id, OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
+        datasets.log(logger.experiment, logger.run_id, data, cfg.name)  # the splits as MLflow dataset inputs
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpts.last, weights_only=True)
+    checkpoint = trainer.checkpoint_callback
+    if checkpoint and checkpoint.best_model_path and trainer.is_global_zero:
+        model.load_state_dict(
+            torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
+        )
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    if checkpoint and checkpoint.best_model_score is not None:
+        metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
+    if pruning and pruning.pruned:
+        metrics["pruned"] = 1.0
         if logger and trainer.is_global_zero:
-            logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
-            logger.experiment.log_text(logger.run_id, OmegaConf.to_yaml(cfg, resolve=True), "config.yaml")
-            datasets.log(logger.experiment, logger.run_id, data, cfg.name)  # the splits as MLflow dataset inputs
-        trainer.fit(model, datamodule=datamodule)
-        checkpoint = trainer.checkpoint_callback
-        if checkpoint and checkpoint.best_model_path and trainer.is_global_zero:
-            model.load_state_dict(
-                torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=False)["state_dict"]
-            )
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-        if checkpoint and checkpoint.best_model_score is not None:
-            metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
-        if pruning and pruning.pruned:
-            metrics["pruned"] = 1.0
-            if logger and trainer.is_global_zero:
-                logger.experiment.set_tag(logger.run_id, "dlforge.trial_state", "PRUNED")
-                logger.experiment.set_terminated(logger.run_id, "KILLED")
+            logger.experiment.set_tag(logger.run_id, "dlforge.trial_state", "PRUNED")
+            logger.experiment.set_terminated(logger.run_id, "KILLED")
     if trainer.is_global_zero:
         net = getattr(model.net, "_orig_mod", model.net)  # the module inside torch.compile's wrapper
         with atomic_dir(cfg.paths.models) as out:
@@ -113,6 +137,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
                 cfg.tracking.uri if logger else None,
                 cfg.tracking.experiment if logger else None,
             )
+        ckpts.clean()  # the outputs are written: nothing left to resume
         print(
             f"trained {cfg.name} on {trainer.world_size} process(es): "
             + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))

@@ -29,6 +29,7 @@ def make_cfg(tmp_path: Path) -> Callable[..., DictConfig]:
             f"paths.prepared={tmp_path}/data/${{name}}",
             f"paths.models={tmp_path}/models/${{name}}",
             f"paths.reports={tmp_path}/reports/${{name}}",
+            f"paths.checkpoints={tmp_path}/checkpoints/${{name}}",
             f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
         ]
         with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
@@ -60,6 +61,7 @@ def compose_tiny(root: Path, uri: str, *extra: str) -> DictConfig:
         f"paths.prepared={root}/data/${{name}}",
         f"paths.models={root}/models/${{name}}",
         f"paths.reports={root}/reports/${{name}}",
+        f"paths.checkpoints={root}/checkpoints/${{name}}",
         f"tracking.uri={uri}",
     ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
@@ -165,6 +167,7 @@ def work_overrides(tmp: Path, name: str, *extra: str) -> list[str]:
         f"name={name}",
         f"paths.prepared={tmp}/data/tiny",
         f"paths.models={tmp}/models/{name}",
+        f"paths.checkpoints={tmp}/checkpoints/{name}",
         f"tracking.uri=sqlite:///{tmp}/mlflow.db",
         *extra,
     ]

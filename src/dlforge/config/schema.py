@@ -18,6 +18,7 @@ class Paths:
     prepared: str = MISSING
     models: str = MISSING
     reports: str = MISSING
+    checkpoints: str = MISSING  # train's resumable checkpoints (dlforge.models.resume)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Gate:
     confidence: float = 0.95
     bootstrap_samples: int = 1000
     seed: int = 42
+    replace_incompatible: bool = False  # replace a champion that cannot score today's test set
 
 
 @dataclass

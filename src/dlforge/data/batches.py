@@ -7,7 +7,7 @@ stays the configured size whatever the number of devices.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytorch_lightning as pl
 import torch
@@ -25,6 +25,7 @@ class TensorBatches:
         self.batch_size = global_batch_size // world_size
         self.shuffle, self.seed, self.rank, self.world_size = shuffle, seed, rank, world_size
         self.epoch = 0
+        self.epoch_of: Callable[[], int] | None = None
 
     def _indices(self) -> torch.Tensor:
         n = len(self.y)
@@ -42,6 +43,8 @@ class TensorBatches:
         return -(-per_rank // self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if self.epoch_of is not None:  # the trainer's epoch: a resumed fit continues the same permutations
+            self.epoch = self.epoch_of()
         idx = self._indices()
         self.epoch += 1
         for i in range(0, len(idx), self.batch_size):
@@ -59,7 +62,9 @@ class InMemoryDataModule(pl.LightningDataModule):
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
 
     def train_dataloader(self) -> TensorBatches:
-        return TensorBatches(*self.train, self.batch_size, True, self.seed, self.trainer.global_rank, self.trainer.world_size)
+        batches = TensorBatches(*self.train, self.batch_size, True, self.seed, self.trainer.global_rank, self.trainer.world_size)
+        batches.epoch_of = lambda: self.trainer.current_epoch
+        return batches
 
     def val_dataloader(self) -> TensorBatches:
         return TensorBatches(*self.val, self.eval_batch_size, False, self.seed, self.trainer.global_rank, self.trainer.world_size)

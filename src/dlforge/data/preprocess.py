@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlforge import names
 from dlforge.data import validate
 from dlforge.errors import UserError
 
@@ -43,7 +44,7 @@ class Preprocessor:
         return y
 
     def to_state(self) -> dict[str, Any]:
-        return {"class": f"{type(self).__module__}.{type(self).__qualname__}", **self.state()}
+        return {"class": names.stable(f"{type(self).__module__}.{type(self).__qualname__}"), **self.state()}
 
 
 class _Classes:
@@ -134,5 +135,5 @@ class ImagePreprocessor(_Classes, Preprocessor):
 def from_state(state: dict[str, Any]) -> Preprocessor:
     """Rebuild a fitted preprocessor from its JSON state (`class` names it, the rest are its arguments)."""
     state = dict(state)
-    module, _, name = state.pop("class").rpartition(".")
+    module, _, name = names.resolve(state.pop("class")).rpartition(".")
     return getattr(importlib.import_module(module), name)(**state)

@@ -19,7 +19,7 @@ from mlflow.tracking import MlflowClient
 from dlforge.errors import UserError
 
 PREFIX = "dlforge.alias_log."
-KINDS = ("gate", "manual", "rollback")  # who moved it: the register stage, a person, a rollback
+KINDS = ("gate", "manual", "rollback", "replace_incompatible")  # register, a person, a rollback, forced replace
 _MISSING = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
 
 

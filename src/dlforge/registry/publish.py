@@ -17,11 +17,14 @@ import mlflow.pyfunc
 from mlflow.models import infer_signature
 
 import dlforge
+from dlforge import names
 from dlforge.data.prepared import Prepared
 from dlforge.io import write_json
 from dlforge.serving import pyfunc
 
 # What the served model imports; exact versions from this environment (the lock file).
+APPLIED = "dlforge.gate.applied"  # version tag: its gate decision is recorded and its aliases moved
+
 _REQUIREMENTS = ("torch", "torchmetrics", "numpy", "pandas", "pyarrow", "hydra-core", "mlflow")
 
 
@@ -35,7 +38,7 @@ def log_model(run_id: str, net_path: Path, prepared: Prepared, task_target: str,
     The first `requests` (raw test inputs) are the input example and give the signature, unless the
     task class defines its own `signature(example, output)` (several kinds of request).
     """
-    write_json(workdir / "task.json", {"_target_": task_target})
+    write_json(workdir / "task.json", {"_target_": names.stable(task_target)})  # a stable class name
     artifacts = {
         "net": str(net_path),
         "preprocess": str(prepared.path / "preprocess.json"),
@@ -66,3 +69,17 @@ def predict(model_uri: str, raw: Any) -> Any:
 
 def register(model_uri: str, name: str, tags: dict[str, str]) -> Any:
     return mlflow.register_model(model_uri, name, tags=tags)
+
+
+def unapplied_version(client: Any, name: str, run_id: str) -> Any | None:
+    """The version registered from `run_id` whose gate decision was never applied (a killed register)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
+    except MlflowException as e:
+        if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+            return None
+        raise
+    left = [v for v in versions if v.tags.get(APPLIED) != "true"]
+    return max(left, key=lambda v: int(v.version)) if left else None

@@ -15,6 +15,7 @@ from hydra.utils import get_class
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
+from dlforge import names
 from dlforge.data.preprocess import from_state
 from dlforge.errors import UserError
 from dlforge.io import read_json
@@ -27,7 +28,7 @@ class DlforgeModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         self.pre = from_state(read_json(context.artifacts["preprocess"]))
         self.net = load_net(context.artifacts["net"])
-        self.task = get_class(read_json(context.artifacts["task"])["_target_"])
+        self.task = get_class(names.resolve(read_json(context.artifacts["task"])["_target_"]))
 
     def predict(self, context, model_input, params=None):
         try:

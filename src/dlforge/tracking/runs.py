@@ -32,3 +32,15 @@ def require_run(ref: dict[str, Any], stage: str) -> str:
             f"{stage} needs an MLflow run, but training ran with logger=none; train again with logger=mlflow"
         )
     return ref["run_id"]
+
+
+def exists(client: MlflowClient, run_id: str) -> bool:
+    """Whether `run_id` is a live (not deleted) run in this store."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_run(run_id).info.lifecycle_stage == "active"
+    except MlflowException as e:
+        if e.error_code in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND"):
+            return False
+        raise

@@ -1,0 +1,45 @@
+"""Seed spread: the summary of several seeds, and the results table's ✓ only when every seed beats."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from conftest import ROOT
+from pipelines import results
+from pipelines.seeds import summarise
+
+
+def _seed(model: float, baseline: float, other: float, higher: bool = True) -> dict:
+    return {
+        "metric": "m",
+        "higher_is_better": higher,
+        "torch_threads": 1,
+        "values": {"model": model, "baseline": baseline, "naive": other},
+    }
+
+
+def test_summary_takes_the_best_baseline_by_mean_and_counts_paired_wins():
+    s = summarise({1: _seed(0.90, 0.85, 0.5), 2: _seed(0.80, 0.86, 0.5), 3: _seed(0.91, 0.84, 0.5)})
+    assert s["best_baseline"] == "baseline" and s["wins"] == 2 and not s["beats_on_every_seed"]
+    assert abs(s["model"]["mean"] - 0.87) < 1e-12 and s["model"]["sd"] > 0
+    low = summarise({1: _seed(1.0, 2.0, 3.0, False), 2: _seed(1.5, 2.0, 3.0, False)})
+    assert low["beats_on_every_seed"] and low["best_baseline"] == "baseline"
+
+
+def test_results_mark_a_win_only_over_every_seed(tmp_path):
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    for name in ("credit_default", "digits", "sunspots", "reviews", "digits_gan", "movielens", "mnist", "mnist_gan"):
+        (tmp_path / "reports" / name).mkdir(parents=True)
+        (tmp_path / "reports" / name / "metrics.json").write_text(
+            json.dumps({"model": {"m": 0.9}, "baseline": {"m": 0.8}})
+        )
+        (tmp_path / "reports" / name / "registry.json").write_text(json.dumps({"metric": "m", "champion_version": 1}))
+    (tmp_path / "docs").mkdir()
+    lucky = summarise({1: _seed(0.9, 0.8, 0.1), 2: _seed(0.7, 0.8, 0.1), 3: _seed(0.9, 0.8, 0.1)})
+    steady = summarise({1: _seed(0.9, 0.8, 0.1), 2: _seed(0.85, 0.8, 0.1), 3: _seed(0.9, 0.8, 0.1)})
+    (tmp_path / "docs/seeds.json").write_text(json.dumps({"use_cases": {"credit_default": lucky, "digits": steady}}))
+    rows = {r.split("|")[1].strip(): r for r in results.table(tmp_path).splitlines()[2:]}
+    assert "✗ 2/3" in rows["credit_default"] and "✓ 3/3" in rows["digits"]
+    assert "0.8333 ± 0.1155 vs baseline 0.8000 ± 0.0000" in rows["credit_default"]
+    assert "| ? |" in rows["sunspots"]  # a single seed is not evidence
