@@ -39,7 +39,7 @@ PROJECT = ("pipelines", "dlforge", "hydra_plugins")
 # from model.pt, which stores the resolved `model.net` config with its `_target_`).
 STAGE_SECTIONS = {
     "prepare": ["data"],
-    "train": ["model", "trainer", "callbacks", "logger"],
+    "train": ["model", "trainer", "callbacks", "logger", "curves"],
     "evaluate": ["task", "model.net"],
     "register": ["task", "model.net"],
 }
@@ -236,11 +236,16 @@ def _lock_current_tree(repo: Path) -> None:
     the hashes `dvc` computes for the current files, so `dvc status` reports only what changes after.
     """
     for uc in USE_CASES:
-        for out in (f"data/prepared/{uc}", f"models/{uc}", f"reports/{uc}/plots"):
-            (repo / out).mkdir(parents=True, exist_ok=True)
-            (repo / out / "placeholder").write_text(out)
-        (repo / f"reports/{uc}/metrics.json").write_text("{}")
-        (repo / f"reports/{uc}/registry.json").write_text("{}")
+        for stage in STAGES:
+            for kind in ("outs", "metrics", "plots"):
+                for entry in DVC["stages"][stage]["do"].get(kind, []):
+                    out = repo / (next(iter(entry)) if isinstance(entry, dict) else entry).replace("${key}", uc)
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    if out.suffix == ".json":
+                        out.write_text("{}")
+                    else:
+                        out.mkdir(exist_ok=True)
+                        (out / "placeholder").write_text(str(out))
     # `dvc commit` records every stage's current deps, params and outs in dvc.lock without running it.
     sh(["dvc", "commit", "-f", "-q"], repo)
 
