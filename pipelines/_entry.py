@@ -26,14 +26,20 @@ _USER_ERRORS = (UserError, HydraException, OmegaConfBaseException)
 
 
 def one_line(e: BaseException) -> str:
-    """The error and its causes on one line; Hydra's search-path listing dropped."""
-    parts = []
+    """The error and its causes on one line; Hydra's search-path listing dropped.
+
+    A UserError's message is complete (it already says what the cause means), so the chain stops
+    there; a cause whose text is already part of the line is not repeated.
+    """
+    parts: list[str] = []
     while e is not None:
-        text = str(e).split("\nConfig search path")[0]
-        if text and text not in parts:
+        text = " ".join(str(e).split("\nConfig search path")[0].split())
+        if text and not any(text in p for p in parts):
             parts.append(text)
+        if isinstance(e, UserError):
+            break
         e = e.__cause__
-    return " ".join(" ".join(parts).split())
+    return " ".join(parts)
 
 
 def hydra_entry(run: Callable[[DictConfig], Any]) -> Callable[[], Any]:

@@ -64,7 +64,9 @@ class TabularPreprocessor(_Classes, Preprocessor):
         self.classes = classes
 
     @classmethod
-    def fit(cls, train: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], classes: list[Any]) -> TabularPreprocessor:
+    def fit(
+        cls, train: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], classes: list[Any]
+    ) -> TabularPreprocessor:
         stats = {c: [float(train[c].mean()), float(train[c].std(ddof=0)) or 1.0] for c in numeric}
         cats = {c: sorted(train[c].astype(str).unique().tolist()) for c in categorical}
         return cls(stats, cats, classes)
@@ -76,7 +78,10 @@ class TabularPreprocessor(_Classes, Preprocessor):
     @property
     def model_args(self) -> dict[str, dict[str, Any]]:
         width = len(self.numeric) + sum(len(v) for v in self.categorical.values())
-        return {"net": {"in_shape": [width], "num_classes": len(self.classes)}, "module": {"num_classes": len(self.classes)}}
+        return {
+            "net": {"in_shape": [width], "num_classes": len(self.classes)},
+            "module": {"num_classes": len(self.classes)},
+        }
 
     def transform(self, raw: Any) -> np.ndarray:
         df = raw if isinstance(raw, pd.DataFrame) else pd.DataFrame(raw)
@@ -90,7 +95,9 @@ class TabularPreprocessor(_Classes, Preprocessor):
             unknown = ~values.isin(cats).to_numpy()
             if unknown.any():
                 row = int(np.argmax(unknown))
-                raise UserError(f"{where}: column '{c}' row {row}: unknown category {values.iloc[row]!r} (known: {cats})")
+                raise UserError(
+                    f"{where}: column '{c}' row {row}: unknown category {values.iloc[row]!r} (known: {cats})"
+                )
             parts.append((values.to_numpy()[:, None] == np.array(cats)[None, :]).astype(np.float64))
         return np.concatenate(parts, axis=1).astype(np.float32)
 
@@ -111,7 +118,10 @@ class ImagePreprocessor(_Classes, Preprocessor):
 
     @property
     def model_args(self) -> dict[str, dict[str, Any]]:
-        return {"net": {"in_shape": [1, *self.shape], "num_classes": len(self.classes)}, "module": {"num_classes": len(self.classes)}}
+        return {
+            "net": {"in_shape": [1, *self.shape], "num_classes": len(self.classes)},
+            "module": {"num_classes": len(self.classes)},
+        }
 
     def transform(self, raw: Any) -> np.ndarray:
         x = np.asarray(raw.to_numpy() if isinstance(raw, pd.DataFrame) else raw, dtype=np.float64)
@@ -128,7 +138,13 @@ class ImagePreprocessor(_Classes, Preprocessor):
         return ((x / self.max_value - self.mean) / self.std).astype(np.float32)[:, None]
 
     def state(self) -> dict[str, Any]:
-        return {"shape": self.shape, "max_value": self.max_value, "mean": self.mean, "std": self.std, "classes": self.classes}
+        return {
+            "shape": self.shape,
+            "max_value": self.max_value,
+            "mean": self.mean,
+            "std": self.std,
+            "classes": self.classes,
+        }
 
 
 def from_state(state: dict[str, Any]) -> Preprocessor:

@@ -72,8 +72,10 @@ class _Classification(Spec):
 
     def validate(self, df: pd.DataFrame) -> None:
         validate.require_columns(df, [self.target, *self.feature_columns], self.name)
+        validate.enough_rows(df, self.name, 3 * len(self.classes))
         validate.no_missing(df, [self.target, *self.feature_columns], self.name)
         validate.allowed_values(df, self.target, self.classes, self.name)
+        validate.every_class_present(df, self.target, self.classes, self.name, per_class=3)
 
     def labels(self, df: pd.DataFrame) -> np.ndarray:
         return df[self.target].map({c: i for i, c in enumerate(self.classes)}).to_numpy(np.int64)
@@ -92,7 +94,15 @@ class _Classification(Spec):
 class TabularClassification(_Classification):
     """Feature columns (numeric and categorical) and a class label; binary puts the positive class last."""
 
-    def __init__(self, source: Callable[[], pd.DataFrame], target: str, classes: list[Any], numeric: list[str], categorical: list[str], name: str = "data"):
+    def __init__(
+        self,
+        source: Callable[[], pd.DataFrame],
+        target: str,
+        classes: list[Any],
+        numeric: list[str],
+        categorical: list[str],
+        name: str = "data",
+    ):
         super().__init__(source, target, classes, name)
         self.numeric, self.categorical = list(numeric), list(categorical)
         self.feature_columns = [*self.numeric, *self.categorical]
@@ -111,7 +121,15 @@ class TabularClassification(_Classification):
 class ImageClassification(_Classification):
     """Images stored one per row as pixel columns p0..p{H*W-1}, values in [0, max_value]."""
 
-    def __init__(self, source: Callable[[], pd.DataFrame], target: str, classes: list[Any], shape: list[int], max_value: float, name: str = "data"):
+    def __init__(
+        self,
+        source: Callable[[], pd.DataFrame],
+        target: str,
+        classes: list[Any],
+        shape: list[int],
+        max_value: float,
+        name: str = "data",
+    ):
         super().__init__(source, target, classes, name)
         self.shape, self.max_value = list(shape), float(max_value)
         self.feature_columns = [f"p{i}" for i in range(int(np.prod(self.shape)))]

@@ -26,7 +26,9 @@ class TabularRegressionPreprocessor(TabularPreprocessor):
         self.target = target  # [mean, std] of the target on train
 
     @classmethod
-    def fit(cls, train: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], target: str) -> TabularRegressionPreprocessor:  # type: ignore[override]
+    def fit(
+        cls, train: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], target: str
+    ) -> TabularRegressionPreprocessor:  # type: ignore[override]
         """The features' statistics from TabularPreprocessor.fit, then the target's."""
         features = TabularPreprocessor.fit(train, numeric, categorical, [])
         y = train[target].astype("float64")
@@ -52,13 +54,21 @@ class TabularRegressionPreprocessor(TabularPreprocessor):
 class TabularRegression(Spec):
     """A user's table: numeric and categorical feature columns and one numeric target column."""
 
-    def __init__(self, source: Callable[[], pd.DataFrame], target: str, numeric: list[str], categorical: list[str], name: str = "data"):
+    def __init__(
+        self,
+        source: Callable[[], pd.DataFrame],
+        target: str,
+        numeric: list[str],
+        categorical: list[str],
+        name: str = "data",
+    ):
         super().__init__(source, name)
         self.target, self.numeric, self.categorical = target, list(numeric), list(categorical)
         self.feature_columns = [*self.numeric, *self.categorical]
 
     def validate(self, df: pd.DataFrame) -> None:
         validate.require_columns(df, [self.target, *self.feature_columns], self.name)
+        validate.enough_rows(df, self.name, 3)
         validate.no_missing(df, [self.target, *self.feature_columns], self.name)
         validate.numeric(df, [self.target, *self.numeric], self.name)
 
