@@ -19,7 +19,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from conftest import ROOT, tiny_overrides, write_tiny_csv
+from conftest import ROOT
 
 BYO = ROOT / "examples/byo"
 NAMES = ("byo_tabular", "byo_tabular_regression", "byo_text", "byo_images", "byo_timeseries", "movielens", "tiny")

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from dlforge.data import validate
-from dlforge.data.preprocess import ImagePreprocessor, Preprocessor, TabularPreprocessor
+from dlforge.data.preprocess import ImagePreprocessor, Preprocessor, TabularPreprocessor, check_unknown_policy
 from dlforge.data.split import random_split
 
 
@@ -101,10 +101,12 @@ class TabularClassification(_Classification):
         classes: list[Any],
         numeric: list[str],
         categorical: list[str],
+        unknown_categories: str = "error",
         name: str = "data",
     ):
         super().__init__(source, target, classes, name)
         self.numeric, self.categorical = list(numeric), list(categorical)
+        self.unknown_categories = check_unknown_policy(unknown_categories)  # served rows with a category unseen in train: error | ignore
         self.feature_columns = [*self.numeric, *self.categorical]
 
     def validate(self, df: pd.DataFrame) -> None:
@@ -115,7 +117,9 @@ class TabularClassification(_Classification):
         return tabular_raw(df, self.numeric, self.categorical)
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> TabularPreprocessor:
-        return TabularPreprocessor.fit(df.iloc[train], self.numeric, self.categorical, self.classes)
+        return TabularPreprocessor.fit(
+            df.iloc[train], self.numeric, self.categorical, self.classes, self.unknown_categories
+        )
 
 
 class ImageClassification(_Classification):
