@@ -48,7 +48,12 @@ class Spec:
         """Labels to stratify the random split on, or None."""
         return None
 
+    def check_rows(self, df: pd.DataFrame) -> None:
+        """Enough rows for a train, a val and a test row (split calls it: validation has passed)."""
+        validate.enough_rows(df, self.name, 3)
+
     def split(self, df: pd.DataFrame, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
+        self.check_rows(df)
         return random_split(len(df), val, test, seed, self.strata(df))
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> Preprocessor:
@@ -72,9 +77,12 @@ class _Classification(Spec):
 
     def validate(self, df: pd.DataFrame) -> None:
         validate.require_columns(df, [self.target, *self.feature_columns], self.name)
-        validate.enough_rows(df, self.name, 3 * len(self.classes))
         validate.no_missing(df, [self.target, *self.feature_columns], self.name)
         validate.allowed_values(df, self.target, self.classes, self.name)
+
+    def check_rows(self, df: pd.DataFrame) -> None:
+        """Every class needs a row in train, val and test: at least 3 rows of each."""
+        validate.enough_rows(df, self.name, 3 * len(self.classes))
         validate.every_class_present(df, self.target, self.classes, self.name, per_class=3)
 
     def labels(self, df: pd.DataFrame) -> np.ndarray:

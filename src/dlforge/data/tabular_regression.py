@@ -81,7 +81,6 @@ class TabularRegression(Spec):
 
     def validate(self, df: pd.DataFrame) -> None:
         validate.require_columns(df, [self.target, *self.feature_columns], self.name)
-        validate.enough_rows(df, self.name, 3)
         validate.no_missing(df, [self.target, *self.feature_columns], self.name)
         validate.numeric(df, [self.target, *self.numeric], self.name)
 

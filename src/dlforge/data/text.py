@@ -142,6 +142,7 @@ class TextClassification(_Classification):
     def split(self, df: pd.DataFrame, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
         if not self.test_column:
             return super().split(df, val, test, seed)
+        self.check_rows(df)
         from sklearn.model_selection import train_test_split
 
         is_test = df[self.test_column].to_numpy(bool)

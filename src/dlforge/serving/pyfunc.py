@@ -4,7 +4,7 @@ Artifacts: `net` (dlforge.models.checkpoint file), `preprocess` (fitted preproce
 `task` (a JSON naming the task class whose `serve` turns requests into outputs).
 
 What a request may look like is checked here, by the preprocessor, not by MLflow's schema
-enforcement: `servable_signature` declares named columns as `Any` and optional and tensor shapes
+enforcement: `servable_signature` declares named columns as `Any` and optional and image shapes
 without fixed sizes, so an integer column where the model computes in floats (a table read with
 `pd.read_csv`, integer JSON values) is cast safely by the preprocessor (`pd.to_numeric`, refusing
 anything that is not a finite number), extra columns (the target, an id) are ignored, and every
@@ -47,7 +47,7 @@ class RequestError(MlflowException):
 
 
 def servable_signature(signature: Any) -> Any:
-    """The logged signature with named columns `Any` and optional, and tensor sizes left open (-1).
+    """The logged signature with named columns `Any` and optional, and image sizes left open (-1).
 
     The names and the order stay documented in the MLflow UI; types, required columns and shapes are
     checked (and integers cast) by the preprocessor, with one short reason per refusal.
@@ -61,8 +61,9 @@ def servable_signature(signature: Any) -> Any:
     specs = inputs.inputs
     if all(isinstance(c, ColSpec) and c.name is not None for c in specs):
         inputs = Schema([ColSpec(AnyType(), c.name, required=False) for c in specs])
-    elif all(isinstance(c, TensorSpec) for c in specs):
+    elif all(isinstance(c, TensorSpec) and len(c.shape) >= 3 for c in specs):  # images: (n, H, W)
         inputs = Schema([TensorSpec(c.type, (-1,) * len(c.shape), c.name) for c in specs])
+    # 2-d tensors (forecast windows) keep their width: MLflow maps a table's columns onto it
     return ModelSignature(inputs, signature.outputs, signature.params)
 
 
