@@ -59,6 +59,7 @@ def run(cfg: DictConfig) -> dict:
         model_uri = publish.log_model(run_id, models / "model.pt", data, cfg.task._target_, requests, Path(tmp))
     challenger = predictions(model_uri)
     name = cfg.register.model_name
+    lock = aliases.hold(client, name)  # one registration at a time: read champion → gate → move (issue 11)
     current = aliases.current(client, name, "champion")
     champion = None
     if current is not None:
@@ -92,6 +93,7 @@ def run(cfg: DictConfig) -> dict:
     aliases.move(client, name, "challenger", int(version.version), "gate", "newly registered")
     if decision.promoted:
         aliases.move(client, name, "champion", int(version.version), "gate", decision.reason)
+    lock.release()
     champion_version = int(version.version) if decision.promoted else int(current.version)
     record = {
         "model_name": name,
