@@ -53,12 +53,30 @@ def hydra_entry(run: Callable[[DictConfig], Any]) -> Callable[[], Any]:
         print(f"error: {one_line(e)}", file=sys.stderr)
         sys.exit(2)
 
+    def refused(e: Exception) -> None:
+        """The tracking server said 403: the user lacks a permission. One line, not a traceback."""
+        text = str(e)
+        if getattr(e, "error_code", "") != "PERMISSION_DENIED" and "403 != 200" not in text:
+            raise e
+        endpoint = text.split("API request to endpoint ")[-1].split(" failed")[0] if "endpoint" in text else "a request"
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME", "(no user)")
+        fail(
+            UserError(
+                f"the MLflow server denied user '{user}' permission for {endpoint}; "
+                "ask its admin for EDIT or MANAGE on this experiment/model"
+            )
+        )
+
     @hydra.main(config_path=str(CONF), config_name="config", version_base="1.3")
     def _main(cfg: DictConfig) -> Any:
         try:
             return run(cfg)
         except _USER_ERRORS as e:  # caught here, before Hydra logs the job as failed
             fail(e)
+        except Exception as e:
+            if type(e).__module__.startswith("mlflow"):
+                refused(e)
+            raise
 
     def main() -> Any:
         asked = os.environ.get("HYDRA_FULL_ERROR")
