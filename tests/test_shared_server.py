@@ -203,14 +203,6 @@ def test_reader_browses_and_loads_but_cannot_register_or_move_aliases(pipeline, 
         url, "/api/2.0/mlflow/registered-models/alias", READER, {"name": "tiny", "alias": "champion", "version": "1"}
     )
     assert status == 403, answer
-    r = subprocess.run(  # the CLI as the reader: refused by the server, the champion stays
-        [services.BIN / "dlforge", "promote", "tiny@1", "--reason", "reader tries"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert r.returncode != 0 and "403" in r.stderr + r.stdout or "PERMISSION_DENIED" in r.stderr, r.stderr[-2000:]
     assert services.query(pipeline["db"], "SELECT alias, version FROM registered_model_aliases ORDER BY alias") == [
         ("challenger", 1),
         ("champion", 1),
@@ -230,7 +222,7 @@ def test_cli_history_and_promote_work_for_the_writer(pipeline):
         (1, "challenger", 1),
         (2, "champion", 1),
     ]
-    r = dlforge("promote", "tiny@1", "--reason", "already")
+    r = dlforge("promote", "tiny/1", "--reason", "already")
     assert r.returncode == 2 and "already champion" in r.stderr
 
 
@@ -365,3 +357,15 @@ def test_eight_concurrent_registrations_leave_one_champion_and_a_whole_history(p
     assert model_tags == []  # ...none on the registered model's tag table
     names = services.query(pipeline["db"], "SELECT name FROM registered_models ORDER BY name")
     assert names == [("race",), ("tiny",)]  # no lock left behind
+    other = max(v for v, q in versions.items() if q == "trained")
+    reader = {**os.environ, "MLFLOW_TRACKING_URI": url, **services.credentials_env(*READER)}
+    r = subprocess.run(  # the CLI as a READ user: the server refuses, the champion stays
+        [services.BIN / "dlforge", "promote", f"race/{other}", "--reason", "reader tries"],
+        env=reader,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode != 0 and "403" in r.stderr or "denied" in r.stderr, r.stderr[-2000:]
+    assert aliases.current(client, "race", "champion").version == str(first_trained)
+    assert services.query(pipeline["db"], "SELECT name FROM registered_models ORDER BY name") == names

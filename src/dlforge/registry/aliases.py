@@ -52,8 +52,15 @@ _MISSING = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
 _held: dict[tuple[str, str], Lock] = {}  # (tracking uri, model) -> the lock this process holds
 
 
+def exists(client: MlflowClient, name: str) -> bool:
+    """Whether registered model `name` exists (a search: basic-auth servers answer 403, not 404, for a missing one)."""
+    return any(m.name == name for m in client.search_registered_models(filter_string=f"name = '{name}'"))
+
+
 def current(client: MlflowClient, name: str, alias: str) -> Any | None:
     """The version holding `alias`, or None when the model or the alias does not exist yet."""
+    if not exists(client, name):
+        return None
     try:
         return client.get_model_version_by_alias(name, alias)
     except MlflowException as e:
@@ -85,7 +92,7 @@ def get_model(client: MlflowClient, name: str) -> Any:
     try:
         return client.get_registered_model(name)
     except MlflowException as e:
-        if e.error_code in _MISSING:
+        if e.error_code in _MISSING or not exists(client, name):
             known = [m.name for m in client.search_registered_models() if not m.name.startswith(LOCK_PREFIX)]
             raise UserError(
                 f"model '{name}': no such registered model (known: {', '.join(sorted(known)) or 'none'})"
