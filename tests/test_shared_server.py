@@ -338,7 +338,13 @@ def test_eight_concurrent_registrations_leave_one_champion_and_a_whole_history(p
         )
         for i in range(1, 9)
     ]
-    outs = [p.communicate(timeout=500) for p in procs]
+    try:
+        outs = [p.communicate(timeout=600) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                print("still running:", p.args[-4], p.communicate()[1][-1500:])
     assert [p.returncode for p in procs] == [0] * 8, [o[1][-1500:] for o in outs]
 
     versions = {int(v.version): quality[v.run_id] for v in client.search_model_versions("name='race'")}

@@ -122,6 +122,8 @@ class Lock:
             except MlflowException as e:
                 if e.error_code != "RESOURCE_ALREADY_EXISTS":
                     raise
+                if self._holder() == self.token:  # our create went through; the client's retry of it did not
+                    return self
             self._break_if_stale()
             if time.monotonic() > deadline:
                 raise UserError(
@@ -130,6 +132,12 @@ class Lock:
                 )
             time.sleep(delay + secrets.randbelow(50) / 1000)
             delay = min(delay * 1.5, 1.0)
+
+    def _holder(self) -> str | None:
+        try:
+            return self.client.get_registered_model(self.lock_name).tags.get("dlforge.lock.holder")
+        except MlflowException:
+            return None
 
     def _break_if_stale(self) -> None:
         try:
