@@ -43,6 +43,8 @@ HOST=${DLFORGE_SERVER_HOST:-127.0.0.1}                                          
 PORT=${DLFORGE_SERVER_PORT:-5000}                                               # listen port
 BACKEND=${DLFORGE_BACKEND_URI:-postgresql+psycopg2://dlforge:dlforge@127.0.0.1:5432/mlflow}  # runs + registry (psycopg2 driver)
 AUTH_DB=${DLFORGE_AUTH_DB_URI:-${BACKEND%/*}/mlflow_auth}                       # users + permissions (basic-auth app)
+# Verified passwords are cached per worker this long: without it every request re-runs PBKDF2 and a few busy
+# clients saturate the workers (a changed password may still work on another worker until it expires).
 PERMISSION=${DLFORGE_AUTH_DEFAULT_PERMISSION:-READ}                             # a user's right on what others created: READ|EDIT|MANAGE|NO_PERMISSIONS
 ARTIFACTS=${DLFORGE_ARTIFACTS_DIR:-$PWD/mlartifacts}                            # where uploaded artifacts land
 MLFLOW=${MLFLOW:-mlflow}
@@ -76,6 +78,7 @@ database_uri = $AUTH_DB
 admin_username = ${DLFORGE_ADMIN_USERNAME:-admin}
 authorization_function = mlflow.server.auth:authenticate_request_basic_auth
 grant_default_workspace_access = true
+auth_cache_ttl_seconds = ${DLFORGE_AUTH_CACHE_SECONDS:-60}
 EOF
 export MLFLOW_AUTH_CONFIG_PATH="$private/auth.ini"
 # Sessions/CSRF of the auth app: one key shared by the workers (a fresh one each start unless given).

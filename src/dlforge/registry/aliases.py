@@ -110,7 +110,7 @@ class Lock:
 
     def acquire(self) -> Lock:
         deadline = time.monotonic() + WAIT_SECONDS
-        delay = 0.05
+        delay = 0.2  # polls grow to every 3 s: each is an authenticated request to the server
         while True:
             try:
                 self.client.create_registered_model(
@@ -130,8 +130,8 @@ class Lock:
                     f"model '{self.name}': another process has held '{self.lock_name}' for over {WAIT_SECONDS:.0f}s; "
                     "if none is running, delete that registered model"
                 )
-            time.sleep(delay + secrets.randbelow(50) / 1000)
-            delay = min(delay * 1.5, 1.0)
+            time.sleep(delay + secrets.randbelow(200) / 1000)
+            delay = min(delay * 1.5, 3.0)
 
     def _holder(self) -> str | None:
         try:
