@@ -38,7 +38,7 @@ lint: $(BIN)/.installed ## ruff format --check and ruff check (configured in pyp
 ui: $(BIN)/.installed ## MLflow UI on the embedded store: http://127.0.0.1:5000
 	mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} --host 127.0.0.1 --port 5000
 
-server: $(BIN)/.installed ## shared MLflow server on PostgreSQL (sudo scripts/postgres-setup.sh first): http://127.0.0.1:5000
+server: $(BIN)/.installed ## shared MLflow server with basic auth on PostgreSQL (sudo scripts/postgres-setup.sh; export MLFLOW_AUTH_ADMIN_PASSWORD): http://127.0.0.1:5000
 	scripts/mlflow-server.sh
 
 dvc-plots: $(BIN)/.installed ## rewrite dvc.yaml's data-plots block from the tasks' DATA_PLOTS (after adding a use case or a plot)

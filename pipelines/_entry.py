@@ -28,26 +28,46 @@ _USER_ERRORS = (UserError, HydraException, OmegaConfBaseException)
 
 
 def one_line(e: BaseException) -> str:
-    """The error and its causes on one line; Hydra's search-path listing dropped."""
-    parts = []
+    """The error and its causes on one line; Hydra's search-path listing dropped.
+
+    A UserError's message is complete (it already says what the cause means), so the chain stops
+    there; a cause whose text is already part of the line is not repeated.
+    """
+    parts: list[str] = []
     while e is not None:
-        text = str(e).split("\nConfig search path")[0]
-        if text and text not in parts:
+        text = " ".join(str(e).split("\nConfig search path")[0].split())
+        if text and not any(text in p for p in parts):
             parts.append(text)
+        if isinstance(e, UserError):
+            break
         e = e.__cause__
-    return " ".join(" ".join(parts).split())
+    return " ".join(parts)
 
 
 def hydra_entry(run: Callable[[DictConfig], Any]) -> Callable[[], Any]:
     """Build the console entry for `run`; Hydra options (-m, --cfg job, overrides) all work."""
 
-    full = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    full = {"traceback": False}  # the user's HYDRA_FULL_ERROR, read when main() starts
 
     def fail(e: BaseException) -> None:
-        if full:
+        if full["traceback"]:
             raise e
         print(f"error: {one_line(e)}", file=sys.stderr)
         sys.exit(2)
+
+    def refused(e: Exception) -> None:
+        """The tracking server said 403: the user lacks a permission. One line, not a traceback."""
+        text = str(e)
+        if getattr(e, "error_code", "") != "PERMISSION_DENIED" and "403 != 200" not in text:
+            raise e
+        endpoint = text.split("API request to endpoint ")[-1].split(" failed")[0] if "endpoint" in text else "a request"
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME", "(no user)")
+        fail(
+            UserError(
+                f"the MLflow server denied user '{user}' permission for {endpoint}; "
+                "ask its admin for EDIT or MANAGE on this experiment/model"
+            )
+        )
 
     @hydra.main(config_path=str(CONF), config_name="config", version_base="1.3")
     def _main(cfg: DictConfig) -> Any:
@@ -57,12 +77,23 @@ def hydra_entry(run: Callable[[DictConfig], Any]) -> Callable[[], Any]:
             return run(cfg)
         except _USER_ERRORS as e:  # caught here, before Hydra logs the job as failed
             fail(e)
+        except Exception as e:
+            if type(e).__module__.startswith("mlflow"):
+                refused(e)
+            raise
 
     def main() -> Any:
+        asked = os.environ.get("HYDRA_FULL_ERROR")
+        full["traceback"] = asked == "1"
         os.environ["HYDRA_FULL_ERROR"] = "1"  # composition errors reach us instead of Hydra's report
         try:
             return _main()
         except _USER_ERRORS as e:
             fail(e)
+        finally:
+            if asked is None:
+                os.environ.pop("HYDRA_FULL_ERROR", None)
+            else:
+                os.environ["HYDRA_FULL_ERROR"] = asked
 
     return main

@@ -65,71 +65,75 @@ def run(cfg: DictConfig) -> dict:
         return task.pred_from_output(publish.predict(model_uri, requests), pre)
 
     name = cfg.register.model_name
-    liveness.close_stale(client, cfg.tracking.experiment)
-    left = publish.unapplied_version(client, name, run_id)
-    current = aliases.current(client, name, "champion")
-    champion, kind = None, "gate"
-    if current is not None and (
-        left is None or current.version != left.version
-    ):  # scored first: a failure writes nothing
-        try:
-            champion = predictions(f"models:/{name}@champion")
-        except Exception as e:  # noqa: BLE001 (any failure: the user decides, below)
-            why = " ".join(str(e).split())[:300] or type(e).__name__
-            if not gate.replace_incompatible:
-                raise UserError(
-                    f"champion v{current.version} of '{name}' cannot score today's test set ({type(e).__name__}: {why}); "
-                    "nothing registered or moved. To replace it anyway set register.gate.replace_incompatible=true"
-                ) from e
-            kind, incompatible = (
-                "replace_incompatible",
-                f"champion v{current.version} cannot score today's test set ({why})",
-            )
-    if left is not None:  # registered by a register that was killed before it moved the aliases
-        print(f"finishing {name} v{left.version}: registered from this run without its gate decision applied")
-        model_uri = f"models:/{name}/{left.version}"
-    else:
-        liveness.claim(client, run_id)  # log_model reopens the training run: mark it as ours while it is open
-        with tempfile.TemporaryDirectory(prefix="dlforge-register-") as tmp:
-            model_uri = publish.log_model(run_id, models / "model.pt", data, cfg.task._target_, requests, Path(tmp))
-    challenger = predictions(model_uri)
-    decision = paired_bootstrap(
-        gate.metric,
-        lambda p, t: task.metric(gate.metric, p, t),
-        challenger,
-        champion,
-        truth,
-        gate.higher_is_better,
-        gate.min_improvement,
-        gate.confidence,
-        gate.bootstrap_samples,
-        gate.seed,
-        task.strata(data),
-    )
-    if kind == "replace_incompatible":
-        decision = dataclasses.replace(
-            decision, reason=f"{incompatible}: replaced (register.gate.replace_incompatible)"
+    with aliases.hold(client, name):  # one registration at a time: read champion → gate → move
+        liveness.close_stale(client, cfg.tracking.experiment)
+        left = publish.unapplied_version(client, name, run_id)
+        current = aliases.current(client, name, "champion")
+        champion, kind = None, "gate"
+        if current is not None and (
+            left is None or current.version != left.version
+        ):  # scored first: a failure writes nothing
+            try:
+                champion = predictions(f"models:/{name}@champion")
+            except Exception as e:  # noqa: BLE001 (any failure: the user decides, below)
+                why = " ".join(str(e).split())[:300] or type(e).__name__
+                if not gate.replace_incompatible:
+                    raise UserError(
+                        f"champion v{current.version} of '{name}' cannot score today's test set ({type(e).__name__}: {why}); "
+                        "nothing registered or moved. To replace it anyway set register.gate.replace_incompatible=true"
+                    ) from e
+                kind, incompatible = (
+                    "replace_incompatible",
+                    f"champion v{current.version} cannot score today's test set ({why})",
+                )
+        if left is not None:  # registered by a register that was killed before it moved the aliases
+            print(f"finishing {name} v{left.version}: registered from this run without its gate decision applied")
+            model_uri = f"models:/{name}/{left.version}"
+        else:
+            liveness.claim(client, run_id)  # log_model reopens the training run: mark it as ours while it is open
+            with tempfile.TemporaryDirectory(prefix="dlforge-register-") as tmp:
+                model_uri = publish.log_model(run_id, models / "model.pt", data, cfg.task._target_, requests, Path(tmp))
+        challenger = predictions(model_uri)
+        decision = paired_bootstrap(
+            gate.metric,
+            lambda p, t: task.metric(gate.metric, p, t),
+            challenger,
+            champion,
+            truth,
+            gate.higher_is_better,
+            gate.min_improvement,
+            gate.confidence,
+            gate.bootstrap_samples,
+            gate.seed,
+            task.strata(data),
         )
-    elif left is not None and current is not None and current.version == left.version:
-        decision = dataclasses.replace(decision, reason="already champion: promoted by the interrupted register")
+        if kind == "replace_incompatible":
+            decision = dataclasses.replace(
+                decision, reason=f"{incompatible}: replaced (register.gate.replace_incompatible)"
+            )
+        elif left is not None and current is not None and current.version == left.version:
+            decision = dataclasses.replace(decision, reason="already champion: promoted by the interrupted register")
 
-    tags = {f"test_{k}": str(v) for k, v in test_metrics.items()}
-    tags.update(
-        {f"dlforge.gate.{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in decision.figures().items()}
-    )
-    tags.update({"dlforge.gate.metric": gate.metric, "dlforge.gate.reason": decision.reason})
-    tags.update({k: v for k, v in client.get_run(run_id).data.tags.items() if k.startswith("dlforge.")})
-    if left is not None:
-        for k, v in tags.items():
-            client.set_model_version_tag(name, left.version, k, v)
-        version = left
-    else:
-        version = publish.register(model_uri, name, tags)
-    faults.point("register_before_alias")  # tests: a kill here leaves a version whose aliases never moved
-    aliases.move(client, name, "challenger", int(version.version), "gate", "newly registered")
-    if decision.promoted:
-        aliases.move(client, name, "champion", int(version.version), kind, decision.reason)
-    client.set_model_version_tag(name, version.version, publish.APPLIED, "true")
+        tags = {f"test_{k}": str(v) for k, v in test_metrics.items()}
+        tags.update(
+            {
+                f"dlforge.gate.{k}": str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in decision.figures().items()
+            }
+        )
+        tags.update({"dlforge.gate.metric": gate.metric, "dlforge.gate.reason": decision.reason})
+        tags.update({k: v for k, v in client.get_run(run_id).data.tags.items() if k.startswith("dlforge.")})
+        if left is not None:
+            for k, v in tags.items():
+                client.set_model_version_tag(name, left.version, k, v)
+            version = left
+        else:
+            version = publish.register(model_uri, name, tags)
+        faults.point("register_before_alias")  # tests: a kill here leaves a version whose aliases never moved
+        aliases.move(client, name, "challenger", int(version.version), "gate", "newly registered")
+        if decision.promoted:
+            aliases.move(client, name, "champion", int(version.version), kind, decision.reason)
+        client.set_model_version_tag(name, version.version, publish.APPLIED, "true")
     champion_version = int(version.version) if decision.promoted else int(current.version)
     record = {
         "model_name": name,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install (if missing) and start PostgreSQL from Debian, and create the role and database that the
-# shared MLflow server uses. Run as root (or with sudo) on Debian/Ubuntu; safe to run again.
+# Install (if missing) and start PostgreSQL from Debian, and create the role and the databases that the
+# shared MLflow server uses (the backend store, and the auth app's users: <db>_auth). Run as root (or
+# with sudo) on Debian/Ubuntu; safe to run again.
 #
 #   sudo scripts/postgres-setup.sh            # then: scripts/mlflow-server.sh
 #
@@ -38,7 +39,9 @@ psql_admin() { su postgres -c "psql -p $PORT -v ON_ERROR_STOP=1 -qtAc \"$1\""; }
 if [ -z "$(psql_admin "SELECT 1 FROM pg_roles WHERE rolname = '$ROLE'")" ]; then
   psql_admin "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'"
 fi
-if [ -z "$(psql_admin "SELECT 1 FROM pg_database WHERE datname = '$DB'")" ]; then
-  psql_admin "CREATE DATABASE $DB OWNER $ROLE"
-fi
+for db in "$DB" "${DB}_auth"; do  # the backend store, and the basic-auth app's users and permissions
+  if [ -z "$(psql_admin "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
+    psql_admin "CREATE DATABASE $db OWNER $ROLE"
+  fi
+done
 echo "postgresql+psycopg2://$ROLE:$PASSWORD@127.0.0.1:$PORT/$DB"

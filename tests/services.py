@@ -187,3 +187,70 @@ def post(url: str, body: dict) -> tuple[int, dict]:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
+
+
+@contextlib.contextmanager
+def auth_server(root: Path, admin_password: str, env: dict[str, str] | None = None) -> Iterator[dict]:
+    """scripts/mlflow-server.sh (basic-auth app) on two throwaway PostgreSQL databases: runs/registry and users.
+
+    The admin password goes in through a credentials file outside git (mode 600), as a team would keep it.
+    Yields url, db, auth_db, artifacts, root, log and the admin's credentials.
+    """
+    creds = root / "credentials.env"
+    creds.write_text(f"MLFLOW_AUTH_ADMIN_PASSWORD={admin_password}\n")
+    creds.chmod(0o600)
+    with fresh_database() as db, fresh_database() as auth_db:
+        port = free_port()
+        server_env = {
+            "DLFORGE_BACKEND_URI": db,
+            "DLFORGE_AUTH_DB_URI": auth_db,
+            "DLFORGE_SERVER_PORT": str(port),
+            "DLFORGE_ARTIFACTS_DIR": str(root / "artifacts"),
+            "DLFORGE_CREDENTIALS_FILE": str(creds),
+            "MLFLOW": str(BIN / "mlflow"),
+            **(env or {}),
+        }
+        server_env = {**{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}, **server_env}
+        url = f"http://127.0.0.1:{port}"
+        log = root / "server.log"
+        with process(["bash", str(ROOT / "scripts/mlflow-server.sh")], server_env, log, f"{url}/health", cwd=root):
+            yield {
+                "url": url,
+                "db": db,
+                "auth_db": auth_db,
+                "artifacts": root / "artifacts",
+                "root": root,
+                "log": log,
+                "admin": ("admin", admin_password),
+            }
+
+
+def rest(url: str, path: str, auth: tuple[str, str] | None, body: dict | None = None) -> tuple[int, dict]:
+    """One MLflow REST call with HTTP basic auth (GET without a body, POST with one): status and JSON answer."""
+    import base64
+
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"{url}{path}", data=data, headers={"Content-Type": "application/json"})
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        text = e.read()
+        try:
+            return e.code, json.loads(text)
+        except ValueError:
+            return e.code, {"message": text.decode(errors="replace")}
+
+
+def credentials_env(user: str, password: str) -> dict[str, str]:
+    return {"MLFLOW_TRACKING_USERNAME": user, "MLFLOW_TRACKING_PASSWORD": password}
+
+
+def stored_text(uri: str) -> str:
+    """Every row of every table of a PostgreSQL database as text (to grep it for what must not be there)."""
+    tables = query(uri, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")
+    return "\n".join(
+        str(row) for (table,) in tables for row in query(uri, f'SELECT row_to_json(t)::text FROM "{table}" t')
+    )

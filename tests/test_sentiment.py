@@ -51,11 +51,11 @@ def test_padding_does_not_change_the_prediction():
     "edit, message",
     [
         (lambda df: df.drop(columns="text"), "missing column 'text'"),
-        (lambda df: df.assign(text=df.text.where(df.index != 7, None)), "column 'text' row 7: missing value"),
-        (lambda df: df.assign(text=df.text.where(df.index != 3, "   ")), "column 'text' row 3: empty text"),
+        (lambda df: df.assign(text=df.text.where(df.index != 7, None)), "line 9, column 'text': missing value"),
+        (lambda df: df.assign(text=df.text.where(df.index != 3, "   ")), "line 5, column 'text': empty text"),
         (
             lambda df: df.assign(label=df.label.where(df.index != 5, "meh")),
-            "column 'label' row 5: value 'meh' is not one of",
+            "line 7, column 'label': value 'meh' is not one of",
         ),
     ],
 )

@@ -128,7 +128,7 @@ def cmd_list(args: argparse.Namespace) -> None:
                 r["git_commit"],
             )
         return _out(args, rows, table)
-    models = client.search_registered_models()
+    models = [m for m in client.search_registered_models() if not m.name.startswith(aliases.LOCK_PREFIX)]
     rows = []
     for m in sorted(models, key=lambda m: m.name):
         latest = max((int(v.version) for v in client.search_model_versions(f"name='{m.name}'")), default=None)

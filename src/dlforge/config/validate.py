@@ -1,10 +1,23 @@
-"""Fail before any data is read: missing keys and `_target_` arguments of the wrong name or type."""
+"""Fail before any data is read: missing keys, `_target_` arguments of the wrong name or type, values out of range.
+
+Beyond names and types, `check` refuses what would fail (or silently do nothing useful) later:
+a negative or non-finite learning rate, a batch larger than the prepared training rows, more devices
+than the machine has, and a tracking server that does not answer or refuses the credentials
+(probed once, within seconds, before any training starts).
+"""
 
 from __future__ import annotations
 
+import base64
 import inspect
+import json
+import math
+import os
 import types
 import typing
+import urllib.error
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 from hydra.utils import get_object
@@ -30,6 +43,91 @@ def check(cfg: DictConfig, sections: list[str]) -> None:
         except Exception as e:  # interpolation errors name their key
             raise UserError(f"config section '{section}': {_one_line(e)}") from e
         _check_targets(node, section)
+        extra = _SECTION_CHECKS.get(section)
+        if extra is not None:
+            extra(cfg)
+
+
+def _check_model(cfg: DictConfig) -> None:
+    for key in ("lr", "weight_decay"):
+        full = f"model.optimizer.{key}"
+        value = OmegaConf.select(cfg, full, default=None)
+        if value is not None and (not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0):
+            raise UserError(f"config key '{full}': expected a finite number >= 0, got {value!r}")
+
+
+def _check_train(cfg: DictConfig) -> None:
+    for key in ("batch_size", "eval_batch_size"):
+        value = cfg.train[key]
+        if value < 1:
+            raise UserError(f"config key 'train.{key}': expected a positive integer, got {value}")
+    meta = Path(str(cfg.paths.prepared)) / "meta.json"
+    if meta.exists():
+        rows = json.loads(meta.read_text()).get("sizes", {}).get("train")
+        if rows is not None and cfg.train.batch_size > rows:
+            raise UserError(
+                f"config key 'train.batch_size': {cfg.train.batch_size} is larger than the {rows} training rows "
+                f"prepared in {cfg.paths.prepared}; expected at most {rows}"
+            )
+
+
+def _check_trainer(cfg: DictConfig) -> None:
+    devices = cfg.trainer.get("devices", 1)
+    accelerator = str(cfg.trainer.get("accelerator", "cpu"))
+    if not isinstance(devices, int) or isinstance(devices, bool):
+        return  # "auto", a list of ids: Lightning checks those
+    if devices < 1:
+        raise UserError(f"config key 'trainer.devices': expected a positive integer, got {devices}")
+    if accelerator in ("gpu", "cuda"):
+        import torch
+
+        have, what = torch.cuda.device_count(), "CUDA GPUs"
+    elif accelerator == "cpu":
+        have, what = os.cpu_count() or 1, "CPU cores"
+    else:
+        return
+    if devices > have:
+        raise UserError(
+            f"config key 'trainer.devices': {devices} {accelerator} devices requested; this machine has {have} {what}"
+        )
+
+
+def _check_tracking(cfg: DictConfig) -> None:
+    """An http(s) tracking server must answer and accept the credentials before anything runs."""
+    uri = str(cfg.tracking.uri)
+    if not uri.startswith(("http://", "https://")):
+        return
+    request = urllib.request.Request(f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search?max_results=1")
+    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if user is not None and password is not None:
+        request.add_header("Authorization", "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode())
+    elif os.environ.get("MLFLOW_TRACKING_TOKEN"):
+        request.add_header("Authorization", f"Bearer {os.environ['MLFLOW_TRACKING_TOKEN']}")
+    try:
+        with urllib.request.urlopen(request, timeout=PROBE_SECONDS):
+            return
+    except urllib.error.HTTPError as e:
+        if e.code == 401:
+            who = (
+                f"user '{user}'"
+                if user
+                else "no credentials (set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD)"
+            )
+            raise UserError(
+                f"config key 'tracking.uri': the MLflow server at {uri} refused {who}: wrong or missing credentials"
+            ) from None
+        if e.code == 403:
+            return  # authenticated; each request is then checked against the user's permissions
+        raise UserError(f"config key 'tracking.uri': the MLflow server at {uri} answered HTTP {e.code}") from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise UserError(
+            f"config key 'tracking.uri': no MLflow server answers at {uri} ({reason}); start it or fix the URI"
+        ) from None
+
+
+PROBE_SECONDS = 10  # the tracking server's first answer
+_SECTION_CHECKS = {"model": _check_model, "train": _check_train, "trainer": _check_trainer, "tracking": _check_tracking}
 
 
 def _check_targets(node: Any, key: str) -> None:

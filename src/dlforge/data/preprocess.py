@@ -7,6 +7,7 @@ transformed exactly as the training rows were.
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -56,19 +57,47 @@ class _Classes:
         return np.asarray(t, dtype=np.int64)
 
 
-class TabularPreprocessor(_Classes, Preprocessor):
-    """Standardises numeric columns and one-hot encodes categorical ones."""
+UNKNOWN_POLICIES = ("error", "ignore")  # a category not seen in train: refuse the request, or encode it as all zeros
+log = logging.getLogger("dlforge.serving")
 
-    def __init__(self, numeric: dict[str, list[float]], categorical: dict[str, list[Any]], classes: list[Any]):
+
+def check_unknown_policy(value: str) -> str:
+    if value not in UNKNOWN_POLICIES:
+        raise UserError(
+            f"config key 'data.unknown_categories': expected one of {list(UNKNOWN_POLICIES)}, got {value!r}"
+        )
+    return value
+
+
+class TabularPreprocessor(_Classes, Preprocessor):
+    """Standardises numeric columns and one-hot encodes categorical ones.
+
+    A category not seen in train follows `unknown` (data.unknown_categories): `error` refuses the
+    request naming the column and row; `ignore` encodes it as all zeros and logs one warning line
+    counting the rows per column (the rest of the batch is scored as usual).
+    """
+
+    def __init__(
+        self, numeric: dict[str, list[float]], categorical: dict[str, list[Any]], classes: list[Any], unknown: str = "error"
+    ):
         self.numeric = numeric  # column -> [mean, std] from train
         self.categorical = categorical  # column -> categories seen in train
         self.classes = classes
+        self.unknown = check_unknown_policy(unknown)
+        self.unknown_counts: dict[str, int] = {}  # rows per column encoded as all zeros by the last transform
 
     @classmethod
-    def fit(cls, train: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], classes: list[Any]) -> TabularPreprocessor:
+    def fit(
+        cls,
+        train: pd.DataFrame,
+        numeric: Sequence[str],
+        categorical: Sequence[str],
+        classes: list[Any],
+        unknown: str = "error",
+    ) -> TabularPreprocessor:
         stats = {c: [float(train[c].mean()), float(train[c].std(ddof=0)) or 1.0] for c in numeric}
         cats = {c: sorted(train[c].astype(str).unique().tolist()) for c in categorical}
-        return cls(stats, cats, classes)
+        return cls(stats, cats, classes, unknown)
 
     @property
     def columns(self) -> list[str]:
@@ -77,7 +106,10 @@ class TabularPreprocessor(_Classes, Preprocessor):
     @property
     def model_args(self) -> dict[str, dict[str, Any]]:
         width = len(self.numeric) + sum(len(v) for v in self.categorical.values())
-        return {"net": {"in_shape": [width], "num_classes": len(self.classes)}, "module": {"num_classes": len(self.classes)}}
+        return {
+            "net": {"in_shape": [width], "num_classes": len(self.classes)},
+            "module": {"num_classes": len(self.classes)},
+        }
 
     def transform(self, raw: Any) -> np.ndarray:
         df = raw if isinstance(raw, pd.DataFrame) else pd.DataFrame(raw)
@@ -86,17 +118,32 @@ class TabularPreprocessor(_Classes, Preprocessor):
         validate.no_missing(df, self.columns, where)
         validate.numeric(df, list(self.numeric), where)
         parts = [((pd.to_numeric(df[c]).to_numpy(np.float64) - m) / s)[:, None] for c, (m, s) in self.numeric.items()]
+        self.unknown_counts = {}
         for c, cats in self.categorical.items():
             values = df[c].astype(str)
             unknown = ~values.isin(cats).to_numpy()
-            if unknown.any():
+            if unknown.any() and self.unknown == "error":
                 row = int(np.argmax(unknown))
-                raise UserError(f"{where}: column '{c}' row {row}: unknown category {values.iloc[row]!r} (known: {cats})")
+                raise UserError(
+                    f"{where}: {validate.at(df, row, c)}: unknown category {values.iloc[row]!r} (known: {cats})"
+                )
+            if unknown.any():
+                self.unknown_counts[c] = int(unknown.sum())
             parts.append((values.to_numpy()[:, None] == np.array(cats)[None, :]).astype(np.float64))
+        if self.unknown_counts:
+            log.warning(
+                "input: unknown categories encoded as all zeros (data.unknown_categories=ignore): "
+                + ", ".join(f"column '{c}' {n} of {len(df)} rows" for c, n in self.unknown_counts.items())
+            )
         return np.concatenate(parts, axis=1).astype(np.float32)
 
     def state(self) -> dict[str, Any]:
-        return {"numeric": self.numeric, "categorical": self.categorical, "classes": self.classes}
+        return {
+            "numeric": self.numeric,
+            "categorical": self.categorical,
+            "classes": self.classes,
+            "unknown": self.unknown,
+        }
 
 
 class ImagePreprocessor(_Classes, Preprocessor):
@@ -112,7 +159,10 @@ class ImagePreprocessor(_Classes, Preprocessor):
 
     @property
     def model_args(self) -> dict[str, dict[str, Any]]:
-        return {"net": {"in_shape": [1, *self.shape], "num_classes": len(self.classes)}, "module": {"num_classes": len(self.classes)}}
+        return {
+            "net": {"in_shape": [1, *self.shape], "num_classes": len(self.classes)},
+            "module": {"num_classes": len(self.classes)},
+        }
 
     def transform(self, raw: Any) -> np.ndarray:
         x = np.asarray(raw.to_numpy() if isinstance(raw, pd.DataFrame) else raw, dtype=np.float64)
@@ -129,7 +179,13 @@ class ImagePreprocessor(_Classes, Preprocessor):
         return ((x / self.max_value - self.mean) / self.std).astype(np.float32)[:, None]
 
     def state(self) -> dict[str, Any]:
-        return {"shape": self.shape, "max_value": self.max_value, "mean": self.mean, "std": self.std, "classes": self.classes}
+        return {
+            "shape": self.shape,
+            "max_value": self.max_value,
+            "mean": self.mean,
+            "std": self.std,
+            "classes": self.classes,
+        }
 
 
 def from_state(state: dict[str, Any]) -> Preprocessor:

@@ -34,7 +34,9 @@ def _ids(df: pd.DataFrame, column: str, where: str) -> np.ndarray:
     bad = (values.isna() | (values != np.round(values))).to_numpy()
     if bad.any():
         row = int(np.argmax(bad))
-        raise UserError(f"{where}: column '{column}' row {row}: expected an integer id, got {df[column].iloc[row]!r}")
+        raise UserError(
+            f"{where}: {validate.at(df, row, column)}: expected an integer id, got {df[column].iloc[row]!r}"
+        )
     return values.to_numpy().astype(np.int64)
 
 
@@ -46,7 +48,15 @@ class RatingsPreprocessor(Preprocessor):
     and the titles of the known movies.
     """
 
-    def __init__(self, users: list[int], items: list[int], titles: list[str], seen: list[str], mean: float, rating_range: list[float]):
+    def __init__(
+        self,
+        users: list[int],
+        items: list[int],
+        titles: list[str],
+        seen: list[str],
+        mean: float,
+        rating_range: list[float],
+    ):
         self.users, self.items, self.titles, self.seen = users, items, titles, seen
         self.mean, self.rating_range = mean, list(rating_range)
         self._user_index = pd.Index(users)
@@ -55,7 +65,11 @@ class RatingsPreprocessor(Preprocessor):
     @classmethod
     def fit(cls, train: pd.DataFrame, rating_range: list[float]) -> RatingsPreprocessor:
         users, items = sorted(train[USER].unique().tolist()), sorted(train[ITEM].unique().tolist())
-        titles = train.groupby(ITEM)["title"].first().reindex(items).fillna("").astype(str).tolist() if "title" in train else [""] * len(items)
+        titles = (
+            train.groupby(ITEM)["title"].first().reindex(items).fillna("").astype(str).tolist()
+            if "title" in train
+            else [""] * len(items)
+        )
         pre = cls(users, items, titles, [], float(train["rating"].mean()), rating_range)
         x = pre.transform(train[[USER, ITEM]])
         order = np.lexsort((x[:, 1], x[:, 0]))
@@ -89,7 +103,9 @@ class RatingsPreprocessor(Preprocessor):
 
     def transform(self, raw: Any) -> np.ndarray:
         df = self.check(raw, [USER, ITEM])
-        return np.stack([self.user_index(df[USER].to_numpy()), self.item_index(df[ITEM].to_numpy())], axis=1).astype(np.int64)
+        return np.stack([self.user_index(df[USER].to_numpy()), self.item_index(df[ITEM].to_numpy())], axis=1).astype(
+            np.int64
+        )
 
     def transform_target(self, t: np.ndarray) -> np.ndarray:
         return (np.asarray(t, dtype=np.float64) - self.mean).astype(np.float32)
@@ -99,7 +115,14 @@ class RatingsPreprocessor(Preprocessor):
         return np.clip(np.asarray(y, dtype=np.float64).reshape(-1) + self.mean, *self.rating_range)
 
     def state(self) -> dict[str, Any]:
-        return {"users": self.users, "items": self.items, "titles": self.titles, "seen": self.seen, "mean": self.mean, "rating_range": self.rating_range}
+        return {
+            "users": self.users,
+            "items": self.items,
+            "titles": self.titles,
+            "seen": self.seen,
+            "mean": self.mean,
+            "rating_range": self.rating_range,
+        }
 
 
 class Ratings(Spec):
@@ -131,7 +154,7 @@ class Ratings(Spec):
         df = df[list(self.columns)].rename(columns=self.columns)
         if self.max_users is not None:  # a small slice for tests: the users with the lowest ids
             df = df[df[USER].isin(np.sort(df[USER].unique())[: self.max_users])]
-        return df.reset_index(drop=True)
+        return df  # the index keeps each row's position in the source, for error messages
 
     def validate(self, df: pd.DataFrame) -> None:
         """Ids integer, ratings and times present and numeric, ratings inside `rating_range`, no repeats."""
@@ -148,7 +171,9 @@ class Ratings(Spec):
         repeated = df.duplicated([USER, ITEM]).to_numpy()
         if repeated.any():
             row = int(np.argmax(repeated))
-            raise UserError(f"{where}: row {row}: user {df[USER].iloc[row]} rated movie {df[ITEM].iloc[row]} twice")
+            raise UserError(
+                f"{where}: {validate.at(df, row)}: user {df[USER].iloc[row]} rated movie {df[ITEM].iloc[row]} twice"
+            )
 
     def split(self, df: pd.DataFrame, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
         """Per user: latest ratings → test, the ones before → val, the rest → train (see module doc)."""
@@ -164,14 +189,20 @@ class Ratings(Spec):
         eligible = n >= max(self.min_ratings, 3)
         is_test = eligible & (rank >= n - n_test)
         is_val = eligible & ~is_test & (rank >= n - n_test - n_val)
-        return {"train": np.sort(order[~is_test & ~is_val]), "val": np.sort(order[is_val]), "test": np.sort(order[is_test])}
+        return {
+            "train": np.sort(order[~is_test & ~is_val]),
+            "val": np.sort(order[is_val]),
+            "test": np.sort(order[is_test]),
+        }
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> RatingsPreprocessor:
         return RatingsPreprocessor.fit(df.iloc[train], self.rating_range)
 
     def examples(self, df: pd.DataFrame, idx: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
         rows = df.iloc[idx]
-        return pd.DataFrame({USER: rows[USER].to_numpy(np.int64), ITEM: rows[ITEM].to_numpy(np.int64)}), rows["rating"].to_numpy(np.float64)
+        return pd.DataFrame({USER: rows[USER].to_numpy(np.int64), ITEM: rows[ITEM].to_numpy(np.int64)}), rows[
+            "rating"
+        ].to_numpy(np.float64)
 
     def extras(self, df: pd.DataFrame, idx: dict[str, np.ndarray], pre: Preprocessor) -> dict[str, np.ndarray]:
         """Ranking negatives: per test user, `negatives` movies known from train that the user never rated.
@@ -189,7 +220,10 @@ class Ratings(Spec):
             users.append(np.full(len(pick), u, dtype=np.int64))
             movies.append(np.sort(pick))
         empty = np.zeros(0, dtype=np.int64)
-        return {"rank_user": np.concatenate(users) if users else empty, "rank_movie": np.concatenate(movies) if movies else empty}
+        return {
+            "rank_user": np.concatenate(users) if users else empty,
+            "rank_movie": np.concatenate(movies) if movies else empty,
+        }
 
 
 def _rename(message: str, names: dict[str, str]) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from dlforge.data import validate
-from dlforge.data.preprocess import ImagePreprocessor, Preprocessor, TabularPreprocessor
+from dlforge.data.preprocess import ImagePreprocessor, Preprocessor, TabularPreprocessor, check_unknown_policy
 from dlforge.data.split import random_split
 
 
@@ -48,7 +48,12 @@ class Spec:
         """Labels to stratify the random split on, or None."""
         return None
 
+    def check_rows(self, df: pd.DataFrame) -> None:
+        """Enough rows for a train, a val and a test row (split calls it: validation has passed)."""
+        validate.enough_rows(df, self.name, 3)
+
     def split(self, df: pd.DataFrame, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
+        self.check_rows(df)
         return random_split(len(df), val, test, seed, self.strata(df))
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> Preprocessor:
@@ -75,6 +80,11 @@ class _Classification(Spec):
         validate.no_missing(df, [self.target, *self.feature_columns], self.name)
         validate.allowed_values(df, self.target, self.classes, self.name)
 
+    def check_rows(self, df: pd.DataFrame) -> None:
+        """Every class needs a row in train, val and test: at least 3 rows of each."""
+        validate.enough_rows(df, self.name, 3 * len(self.classes))
+        validate.every_class_present(df, self.target, self.classes, self.name, per_class=3)
+
     def labels(self, df: pd.DataFrame) -> np.ndarray:
         return df[self.target].map({c: i for i, c in enumerate(self.classes)}).to_numpy(np.int64)
 
@@ -92,9 +102,19 @@ class _Classification(Spec):
 class TabularClassification(_Classification):
     """Feature columns (numeric and categorical) and a class label; binary puts the positive class last."""
 
-    def __init__(self, source: Callable[[], pd.DataFrame], target: str, classes: list[Any], numeric: list[str], categorical: list[str], name: str = "data"):
+    def __init__(
+        self,
+        source: Callable[[], pd.DataFrame],
+        target: str,
+        classes: list[Any],
+        numeric: list[str],
+        categorical: list[str],
+        unknown_categories: str = "error",
+        name: str = "data",
+    ):
         super().__init__(source, target, classes, name)
         self.numeric, self.categorical = list(numeric), list(categorical)
+        self.unknown_categories = check_unknown_policy(unknown_categories)  # served rows with a category unseen in train: error | ignore
         self.feature_columns = [*self.numeric, *self.categorical]
 
     def validate(self, df: pd.DataFrame) -> None:
@@ -105,13 +125,23 @@ class TabularClassification(_Classification):
         return tabular_raw(df, self.numeric, self.categorical)
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> TabularPreprocessor:
-        return TabularPreprocessor.fit(df.iloc[train], self.numeric, self.categorical, self.classes)
+        return TabularPreprocessor.fit(
+            df.iloc[train], self.numeric, self.categorical, self.classes, self.unknown_categories
+        )
 
 
 class ImageClassification(_Classification):
     """Images stored one per row as pixel columns p0..p{H*W-1}, values in [0, max_value]."""
 
-    def __init__(self, source: Callable[[], pd.DataFrame], target: str, classes: list[Any], shape: list[int], max_value: float, name: str = "data"):
+    def __init__(
+        self,
+        source: Callable[[], pd.DataFrame],
+        target: str,
+        classes: list[Any],
+        shape: list[int],
+        max_value: float,
+        name: str = "data",
+    ):
         super().__init__(source, target, classes, name)
         self.shape, self.max_value = list(shape), float(max_value)
         self.feature_columns = [f"p{i}" for i in range(int(np.prod(self.shape)))]

@@ -19,9 +19,22 @@ def random_split(n: int, val: float, test: float, seed: int, strata: np.ndarray 
 
     idx = np.arange(n)
     n_test, n_val = round(test * n), round(val * n)  # exact counts: no float rounding drift
+    enough(n, n_val, n_test, 1 if strata is None else len(np.unique(strata)))
     rest, test_idx = train_test_split(idx, test_size=n_test, random_state=seed, stratify=strata)
-    train_idx, val_idx = train_test_split(rest, test_size=n_val, random_state=seed, stratify=None if strata is None else strata[rest])
+    train_idx, val_idx = train_test_split(
+        rest, test_size=n_val, random_state=seed, stratify=None if strata is None else strata[rest]
+    )
     return {"train": np.sort(train_idx), "val": np.sort(val_idx), "test": np.sort(test_idx)}
+
+
+def enough(n: int, n_val: int, n_test: int, groups: int = 1) -> None:
+    """Each split needs a row of every group (class) at least; name the fraction that gives too few."""
+    for key, k in (("split.test", n_test), ("split.val", n_val), ("split (train)", n - n_val - n_test)):
+        if k < groups:
+            raise UserError(
+                f"config key '{key}': {n} rows leave {k} rows for it; expected at least {groups} "
+                f"(add rows or change split.val/split.test)"
+            )
 
 
 def chronological_split(n: int, val: float, test: float) -> dict[str, np.ndarray]:

@@ -31,12 +31,18 @@ def tokenize(text: str) -> list[str]:
 
 def check_texts(texts: pd.Series, column: str, where: str) -> None:
     """Every text must be a non-empty string: name the column and the first bad row."""
+    frame = texts.to_frame(column)
+    frame.attrs = dict(texts.attrs)
     for row, value in enumerate(texts.tolist()):
         if not isinstance(value, str):
-            what = "missing value (NaN)" if value is None or (isinstance(value, float) and np.isnan(value)) else f"expected a text, got {value!r}"
-            raise UserError(f"{where}: column '{column}' row {row}: {what}")
+            what = (
+                "missing value (NaN)"
+                if value is None or (isinstance(value, float) and np.isnan(value))
+                else f"expected a text, got {value!r}"
+            )
+            raise UserError(f"{where}: {validate.at(frame, row, column)}: {what}")
         if not value.strip():
-            raise UserError(f"{where}: column '{column}' row {row}: empty text")
+            raise UserError(f"{where}: {validate.at(frame, row, column)}: empty text")
 
 
 class TextPreprocessor(_Classes, Preprocessor):
@@ -47,7 +53,9 @@ class TextPreprocessor(_Classes, Preprocessor):
         self.ids = {w: i + 2 for i, w in enumerate(self.vocabulary)}
 
     @classmethod
-    def fit(cls, texts: Iterable[str], column: str, max_len: int, min_freq: int, max_vocab: int, classes: list[Any]) -> TextPreprocessor:
+    def fit(
+        cls, texts: Iterable[str], column: str, max_len: int, min_freq: int, max_vocab: int, classes: list[Any]
+    ) -> TextPreprocessor:
         """Words seen at least `min_freq` times in the training texts, most frequent first (ties by word)."""
         counts = Counter(w for t in texts for w in tokenize(t))
         ranked = sorted((w for w, n in counts.items() if n >= min_freq), key=lambda w: (-counts[w], w))
@@ -55,7 +63,10 @@ class TextPreprocessor(_Classes, Preprocessor):
 
     @property
     def model_args(self) -> dict[str, dict[str, Any]]:
-        return {"net": {"vocab_size": len(self.vocabulary) + 2, "num_classes": len(self.classes)}, "module": {"num_classes": len(self.classes)}}
+        return {
+            "net": {"vocab_size": len(self.vocabulary) + 2, "num_classes": len(self.classes)},
+            "module": {"num_classes": len(self.classes)},
+        }
 
     def texts(self, raw: Any) -> pd.Series:
         """The validated texts of a request: a DataFrame with the text column, or a list/array of strings."""
@@ -65,7 +76,9 @@ class TextPreprocessor(_Classes, Preprocessor):
             validate.require_columns(raw, [self.column], "input")
             texts = raw[self.column]
         elif isinstance(raw, (str, bytes, dict)) or np.ndim(raw) != 1:
-            raise UserError(f"input: expected a table with column '{self.column}' or a list of texts, got {type(raw).__name__}")
+            raise UserError(
+                f"input: expected a table with column '{self.column}' or a list of texts, got {type(raw).__name__}"
+            )
         else:
             texts = pd.Series(list(raw), dtype=object)
         check_texts(texts, self.column, "input")
@@ -75,7 +88,9 @@ class TextPreprocessor(_Classes, Preprocessor):
         texts = self.texts(raw).tolist()
         out = np.full((len(texts), self.max_len), PAD, dtype=np.int64)
         for row, text in enumerate(texts):
-            ids = [self.ids.get(w, UNK) for w in tokenize(text)[: self.max_len]] or [UNK]  # no words at all: one unknown
+            ids = [self.ids.get(w, UNK) for w in tokenize(text)[: self.max_len]] or [
+                UNK
+            ]  # no words at all: one unknown
             out[row, : len(ids)] = ids
         return out
 
@@ -98,14 +113,27 @@ class TextClassification(_Classification):
     published and validation is carved, stratified, out of the rest: split.test is then unused.
     """
 
-    def __init__(self, source: Callable[[], pd.DataFrame], text: str, target: str, classes: list[Any], max_len: int, min_freq: int, max_vocab: int, test_column: str | None = None, name: str = "data"):
+    def __init__(
+        self,
+        source: Callable[[], pd.DataFrame],
+        text: str,
+        target: str,
+        classes: list[Any],
+        max_len: int,
+        min_freq: int,
+        max_vocab: int,
+        test_column: str | None = None,
+        name: str = "data",
+    ):
         super().__init__(source, target, classes, name)
         self.text, self.test_column = text, test_column
         self.max_len, self.min_freq, self.max_vocab = max_len, min_freq, max_vocab
         self.feature_columns = [text]
 
     def validate(self, df: pd.DataFrame) -> None:
-        validate.require_columns(df, [self.text, self.target, *([self.test_column] if self.test_column else [])], self.name)
+        validate.require_columns(
+            df, [self.text, self.target, *([self.test_column] if self.test_column else [])], self.name
+        )
         check_texts(df[self.text], self.text, self.name)
         super().validate(df)
         if self.test_column:
@@ -114,15 +142,20 @@ class TextClassification(_Classification):
     def split(self, df: pd.DataFrame, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
         if not self.test_column:
             return super().split(df, val, test, seed)
+        self.check_rows(df)
         from sklearn.model_selection import train_test_split
 
         is_test = df[self.test_column].to_numpy(bool)
         pool = np.flatnonzero(~is_test)
-        train, val_idx = train_test_split(pool, test_size=round(val * len(pool)), random_state=seed, stratify=self.labels(df)[pool])
+        train, val_idx = train_test_split(
+            pool, test_size=round(val * len(pool)), random_state=seed, stratify=self.labels(df)[pool]
+        )
         return {"train": np.sort(train), "val": np.sort(val_idx), "test": np.flatnonzero(is_test)}
 
     def raw(self, df: pd.DataFrame) -> pd.DataFrame:
         return df[[self.text]].astype(str).reset_index(drop=True)
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> TextPreprocessor:
-        return TextPreprocessor.fit(df[self.text].iloc[train], self.text, self.max_len, self.min_freq, self.max_vocab, self.classes)
+        return TextPreprocessor.fit(
+            df[self.text].iloc[train], self.text, self.max_len, self.min_freq, self.max_vocab, self.classes
+        )

@@ -52,10 +52,14 @@ class TimeSeriesPreprocessor(Preprocessor):
             a = np.asarray(raw, dtype=object)
             a = a[None] if a.ndim == 1 else a
             if a.ndim != 2:
-                raise UserError(f"input: expected rows of {self.window} past values (n, {self.window}), got an array of shape {a.shape}")
+                raise UserError(
+                    f"input: expected rows of {self.window} past values (n, {self.window}), got an array of shape {a.shape}"
+                )
             df = pd.DataFrame(a)
         if df.shape[1] != self.window:
-            raise UserError(f"input: expected {self.window} past values per row (columns {columns[0]} … {columns[-1]}, oldest first), got {df.shape[1]}")
+            raise UserError(
+                f"input: expected {self.window} past values per row (columns {columns[0]} … {columns[-1]}, oldest first), got {df.shape[1]}"
+            )
         df = df.set_axis(columns, axis=1).reset_index(drop=True)
         validate.numeric(df, columns, "input")
         values = df.apply(pd.to_numeric)
@@ -78,11 +82,24 @@ class TimeSeriesPreprocessor(Preprocessor):
 class TimeSeries(Spec):
     """A `time` column (timestamps or numbers) and a numeric `value` column; rows in any order."""
 
-    def __init__(self, source: Callable[[], pd.DataFrame], time: str, value: str, window: int, horizon: int = 1, parse_dates: bool = True, name: str = "data"):
+    def __init__(
+        self,
+        source: Callable[[], pd.DataFrame],
+        time: str,
+        value: str,
+        window: int,
+        horizon: int = 1,
+        parse_dates: bool = True,
+        regular: bool = True,
+        name: str = "data",
+    ):
         super().__init__(source, name)
         if window < 1 or horizon < 1:
-            raise UserError(f"config key 'data.window'/'data.horizon': both must be at least 1, got {window} and {horizon}")
+            raise UserError(
+                f"config key 'data.window'/'data.horizon': both must be at least 1, got {window} and {horizon}"
+            )
         self.time, self.value, self.window, self.horizon, self.parse_dates = time, value, window, horizon, parse_dates
+        self.regular = regular  # evenly spaced timestamps required: a gap is an error
 
     def _times(self, df: pd.DataFrame) -> pd.Series:
         if self.parse_dates:
@@ -107,7 +124,37 @@ class TimeSeries(Spec):
         ):
             if bad.any():
                 label = bad.index[bad.to_numpy()].min()  # the first offending row of the source
-                raise UserError(f"{self.name}: column '{column}' row {label}: {why} ({df.loc[label, column]!r})")
+                where = validate.at(df, df.index.get_loc(label), column)
+                raise UserError(f"{self.name}: {where}: {why} ({df.loc[label, column]!r})")
+        values = pd.to_numeric(df[self.value])
+        validate.numeric(df.assign(**{self.value: values}), [self.value], self.name)  # no inf
+        if self.regular:
+            self._no_gaps(df)
+
+    def _no_gaps(self, df: pd.DataFrame) -> None:
+        """Evenly spaced timestamps (a calendar frequency for dates): name the first row after a gap."""
+        times = self._times(df)
+        if len(times) < 3:
+            return  # split names too-short series
+        if self.parse_dates:
+            freq = pd.infer_freq(pd.DatetimeIndex(times.iloc[:3]))
+            if freq is None:
+                bad, step = 2, "the spacing of the first three"
+            else:
+                expected = pd.date_range(times.iloc[0], periods=len(times), freq=freq)
+                off = np.flatnonzero(expected.to_numpy() != times.to_numpy())
+                bad, step = (int(off[0]) if len(off) else -1), f"one step of {freq}"
+        else:
+            diffs = np.diff(times.to_numpy(np.float64))
+            step_value = float(np.median(diffs))
+            off = np.flatnonzero(~np.isclose(diffs, step_value, rtol=1e-2, atol=0))
+            bad, step = (int(off[0]) + 1 if len(off) else -1), f"one step of {step_value:g}"
+        if bad >= 0:
+            where = validate.at(df, bad, self.time)
+            raise UserError(
+                f"{self.name}: {where}: gap in the series ({df[self.time].iloc[bad - 1]!r} → {df[self.time].iloc[bad]!r}); "
+                f"expected {step} (fill the missing steps, or set data.regular=false)"
+            )
 
     def split(self, df: pd.DataFrame, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
         """Target positions per split, by time; train drops the first targets that lack a full window."""
@@ -115,7 +162,9 @@ class TimeSeries(Spec):
         idx["train"] = idx["train"][idx["train"] >= self.window + self.horizon - 1]
         short = [s for s, i in idx.items() if len(i) < 2]
         if short:
-            raise UserError(f"{self.name}: {len(df)} rows leave fewer than 2 {short[0]} targets with a window of {self.window} (shorten data.window or add rows)")
+            raise UserError(
+                f"{self.name}: {len(df)} rows leave fewer than 2 {short[0]} targets with a window of {self.window} (shorten data.window or add rows)"
+            )
         return idx
 
     def series(self, df: pd.DataFrame) -> np.ndarray:

@@ -50,6 +50,7 @@ def log_model(run_id: str, net_path: Path, prepared: Prepared, task_target: str,
     with warnings.catch_warnings():  # integer labels: MLflow's hint about missing values does not apply
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column")
         signature = getattr(local.task, "signature", infer_signature)(example, local.predict(None, example))
+    signature = pyfunc.servable_signature(signature)  # the preprocessor checks and casts requests
     with mlflow.start_run(run_id=run_id):
         info = mlflow.pyfunc.log_model(
             name="model",
