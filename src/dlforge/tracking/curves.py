@@ -5,8 +5,9 @@ validation and the training metrics) costing about as much CPU as the epoch's ma
 cases (docs/benchmarks.md). This logger hands the metrics to MLflow's asynchronous logging queue and
 lets MLflow merge what arrives within `buffer_seconds` into one write
 (MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS). The curves are the same points with the same steps. When
-the run ends (`finalize`, called by the Trainer after fit) it waits for every write and raises the
-first one that failed, so a lost curve fails the stage instead of passing silently.
+the run ends (`finalize`, called by the Trainer after fit) MLflow drains its queue, and this logger
+checks that every metric it was given is in the run, so a lost curve fails the stage instead of
+passing silently.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 
 class MLflowCurves(MLFlowLogger):
-    """`MLFlowLogger(synchronous=False)` that remembers its pending writes and checks them at the end."""
+    """`MLFlowLogger(synchronous=False)` that checks at the end that its curves reached the run."""
 
     def __init__(
         self,
@@ -46,7 +47,7 @@ class MLflowCurves(MLFlowLogger):
             run_id=run_id,
             synchronous=False,
         )
-        self._pending: list = []
+        self._logged: set[str] = set()
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
@@ -60,11 +61,14 @@ class MLflowCurves(MLFlowLogger):
             for k, v in metrics.items()
             if not isinstance(v, str)
         ]
-        self._pending.append(self.experiment.log_batch(run_id=self.run_id, metrics=batch, synchronous=False))
+        self.experiment.log_batch(run_id=self.run_id, metrics=batch, synchronous=False)
+        self._logged.update(m.key for m in batch)
 
     @rank_zero_only
     def finalize(self, status: str = "success") -> None:
-        pending, self._pending = self._pending, []
-        for operation in pending:
-            operation.wait()  # raises the MLflow error of a failed write
-        super().finalize(status)
+        super().finalize(status)  # ends the run; MLflow first drains its queue of pending writes
+        if self._logged and self._run_id:
+            written = set(self.experiment.get_run(self._run_id).data.metrics)
+            missing = sorted(self._logged - written)
+            if missing:
+                raise RuntimeError(f"MLflow run {self._run_id}: curves not written: {', '.join(missing)}")
