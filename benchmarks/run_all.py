@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import platform
 import tempfile
@@ -80,12 +81,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument(
+        "--load",
+        nargs=2,
+        metavar=("OVERHEAD_JSON", "STARTUP_JSON"),
+        help="render the figures saved by `benchmarks.overhead --json` and `benchmarks.startup --json` instead",
+    )
     args = parser.parse_args()
     head = machine()
-    with tempfile.TemporaryDirectory(prefix="dlforge-bench-") as tmp:
-        tmp = Path(tmp)
-        over = [overhead.measure(uc, args.repeats, 6, 1, tmp) for uc in overhead.USE_CASES]
-        start = startup.measure("digits", args.repeats, tmp / "startup")
+    if args.load:
+        over, start = (json.loads(Path(p).read_text()) for p in args.load)
+        args.repeats = len(start["runs"]["torch"])
+        head[0] = f"- Figures from `{' '.join(args.load)}` (rendered {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)"
+    else:
+        with tempfile.TemporaryDirectory(prefix="dlforge-bench-") as tmp:
+            tmp = Path(tmp)
+            over = [overhead.measure(uc, args.repeats, 6, 1, tmp) for uc in overhead.USE_CASES]
+            start = startup.measure("digits", args.repeats, tmp / "startup")
     missed_overhead = any(r["hand_cpu"] / r["stage_cpu"] < overhead.TARGET for r in over)
     text = [
         "# Benchmarks",
