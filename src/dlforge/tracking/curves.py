@@ -2,9 +2,10 @@
 
 Profiling the train stage showed each epoch's synchronous SQLite writes (two `log_batch` calls: the
 validation and the training metrics) costing about as much CPU as the epoch's maths on the small use
-cases (docs/benchmarks.md). This logger hands the metrics to MLflow's asynchronous logging queue and
-lets MLflow merge what arrives within `buffer_seconds` into one write
-(MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS). The curves are the same points with the same steps. When
+cases (docs/benchmarks.md). This logger hands the metrics to MLflow's asynchronous logging queue, so
+the writes happen on MLflow's thread while the training thread goes on. (MLflow can also merge the
+writes of a few seconds, MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS; with mlflow 3.17 that made the
+end-of-run drain hang, so it is not used.) The curves are the same points with the same steps. When
 the run ends (`finalize`, called by the Trainer after fit) MLflow drains its queue, and this logger
 checks that every metric it was given is in the run, so a lost curve fails the stage instead of
 passing silently.
@@ -12,7 +13,6 @@ passing silently.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -34,9 +34,7 @@ class MLflowCurves(MLFlowLogger):
         log_model: bool = False,
         prefix: str = "",
         run_id: str | None = None,
-        buffer_seconds: float = 1.0,
     ):
-        os.environ.setdefault("MLFLOW_ASYNC_LOGGING_BUFFERING_SECONDS", str(buffer_seconds))
         super().__init__(
             experiment_name=experiment_name,
             tracking_uri=tracking_uri,
