@@ -108,15 +108,16 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument(
         "--load",
-        nargs=2,
-        metavar=("OVERHEAD_JSON", "STARTUP_JSON"),
+        nargs="+",
+        metavar="JSON",
         help="render the figures saved by `benchmarks.overhead --json` and `benchmarks.startup --json` instead",
     )
     args = parser.parse_args()
     head = machine()
     if args.load:
-        over, start = (json.loads(Path(p).read_text()) for p in args.load)
-        args.repeats = len(start["runs"]["torch"])
+        over = json.loads(Path(args.load[0]).read_text())
+        start = json.loads(Path(args.load[1]).read_text()) if len(args.load) > 1 else None
+        args.repeats = len(over[0]["runs"]["hand"])
         head[0] = f"- Figures from `{' '.join(args.load)}` (rendered {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC)"
     else:
         with tempfile.TemporaryDirectory(prefix="dlforge-bench-") as tmp:
@@ -159,9 +160,7 @@ def main() -> None:
         f"Command: `python -m benchmarks.startup --repeats {args.repeats}`. Each stage as `dvc repro` runs it",
         "(production config), with `-X importtime`; 'importing modules' sums the top-level imports.",
         "",
-        *startup.rows(start),
-        "",
-        *startup_notes(start),
+        *(startup.rows(start) + [""] + startup_notes(start) if start else ["**Not measured in this run.**", ""]),
         LESSON,
         NOT_MEASURED,
     ]
