@@ -58,6 +58,11 @@ the landed main), so a 10M-row table does not fit this machine.
 shared PostgreSQL Optuna storage, are not part of this suite yet. On this machine, shared by other
 jobs during the run, a 2-core parallel speed-up could not be measured fairly in any case.
 
+## CPU DDP and GPU throughput
+
+`python benchmarks/throughput.py` compares 1 process with 2-process DDP (gloo) on the real train
+stage; it is not part of `make bench` (on 2 shared cores DDP does not pay; see its docstring).
+
 ## GPU: no GPU was available
 
 No GPU was available to the session that wrote this suite; no GPU figure is claimed. On a machine
@@ -146,7 +151,8 @@ def main() -> None:
     ]
     if missed_overhead:
         text += [
-            "Where the target is missed: what is left is Lightning's fixed cost per step (hook dispatch over",
+            "Where the target is missed: MLflow's SQLite writes still cost CPU in the process (asynchronous",
+            "logging moves them off the training thread, not off the cores), and Lightning keeps a fixed cost per step (hook dispatch over",
             "every callback, `inspect` of the step signature, the closure and profiler contexts, ~0.3-1 ms per",
             "step on this machine) and per epoch (checkpoint write, early-stopping check, metric compute), set",
             "against epochs of only 20-70 small steps. What would close it: fewer, larger steps (a bigger",
