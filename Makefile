@@ -55,4 +55,9 @@ lock: $(BIN)/.installed ## re-pin requirements/lock.txt from the current .venv
 	 pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/') > requirements/lock.txt
 
 clean: ## remove generated data, models, reports and the MLflow store (keeps .venv)
-	rm -rf data models reports mlflow.db mlruns logs build
+	rm -rf data models reports mlflow.db mlruns logs build checkpoints seeds
+
+# --- benchmarks (issue 12) ---------------------------------------------------------------------
+.PHONY: bench
+bench: $(BIN)/.installed ## benchmark suite (< 15 min): rewrites docs/benchmarks.md with ratios measured in one run
+	python -m benchmarks.run_all

@@ -9,42 +9,67 @@ import torch
 import torchmetrics
 from torch import nn
 
+from dlforge.models.epoch_outputs import EpochOutputs
+
 
 class Classifier(pl.LightningModule):
     """Wraps any network that maps inputs to one logit per class.
 
     Metrics are torchmetrics objects, so under DDP they are reduced across ranks before logging.
+    Each step only keeps its logits (dlforge.models.epoch_outputs); the metrics are updated and
+    logged once per epoch, which is where the curves have their points anyway.
     """
 
     def __init__(self, net: nn.Module, optimizer: Callable[..., torch.optim.Optimizer], num_classes: int):
         super().__init__()
         self.net, self.optimizer_factory = net, optimizer
         task = "binary" if num_classes == 2 else "multiclass"
-        metrics = lambda prefix: torchmetrics.MetricCollection(  # noqa: E731
-            {"acc": torchmetrics.Accuracy(task=task, num_classes=num_classes), "auroc": torchmetrics.AUROC(task=task, num_classes=num_classes)}, prefix=prefix
-        )
+
+        def metrics(prefix: str) -> torchmetrics.MetricCollection:
+            return torchmetrics.MetricCollection(
+                {
+                    "acc": torchmetrics.Accuracy(task=task, num_classes=num_classes),
+                    "auroc": torchmetrics.AUROC(task=task, num_classes=num_classes),
+                },
+                prefix=prefix,
+            )
+
         self.train_metrics, self.val_metrics = metrics("train_"), metrics("val_")
+        self.seen = {"train": EpochOutputs(), "val": EpochOutputs()}
         self.binary = num_classes == 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str, metrics: torchmetrics.MetricCollection) -> torch.Tensor:
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
         logits = self(x)
         loss = nn.functional.cross_entropy(logits, y)
-        probs = logits.softmax(-1)
-        metrics.update(probs[:, 1] if self.binary else probs, y)
-        # Lightning computes, syncs and resets the metric objects at epoch end, at the same point on every rank.
-        self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=len(y))
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage == "val")
+        self.seen[stage].add(loss, logits, y)
         return loss
 
+    def _log_epoch(self, stage: str, metrics: torchmetrics.MetricCollection) -> None:
+        seen = self.seen[stage].flush()
+        if seen is None:
+            return
+        loss, logits, y = seen
+        probs = logits.float().softmax(-1)
+        metrics.update(probs[:, 1] if self.binary else probs, y)
+        # Lightning computes, syncs and resets the metric objects right after this hook, on every rank.
+        self.log(f"{stage}_loss", loss, prog_bar=True, sync_dist=True)
+        self.log_dict(metrics, prog_bar=stage == "val")
+
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train", self.train_metrics)
+        return self._step(batch, "train")
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val", self.val_metrics)
+        self._step(batch, "val")
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train", self.train_metrics)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val", self.val_metrics)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())

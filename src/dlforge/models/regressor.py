@@ -9,36 +9,55 @@ import torch
 import torchmetrics
 from torch import nn
 
+from dlforge.models.epoch_outputs import EpochOutputs
+
 
 class Regressor(pl.LightningModule):
     """Wraps any network that maps inputs to one value per row (shape (n,) or (n, 1)).
 
     Used by forecasting (next value of a window), recommendation (rating of a (user, item) pair)
     and tabular regression. MAE is a torchmetrics object, so under DDP it is reduced across ranks.
+    Each step only keeps its predictions (dlforge.models.epoch_outputs); loss and MAE are logged
+    once per epoch.
     """
 
     def __init__(self, net: nn.Module, optimizer: Callable[..., torch.optim.Optimizer]):
         super().__init__()
         self.net, self.optimizer_factory = net, optimizer
         self.train_mae, self.val_mae = torchmetrics.MeanAbsoluteError(), torchmetrics.MeanAbsoluteError()
+        self.seen = {"train": EpochOutputs(), "val": EpochOutputs()}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).reshape(len(x))
 
-    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str, mae: torchmetrics.Metric) -> torch.Tensor:
+    def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
         pred = self(x)
         loss = nn.functional.mse_loss(pred, y.float())
-        mae.update(pred, y)
-        self.log(f"{stage}_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=len(y))
-        self.log(f"{stage}_mae", mae, on_step=False, on_epoch=True, prog_bar=stage == "val")
+        self.seen[stage].add(loss, pred, y)
         return loss
 
+    def _log_epoch(self, stage: str, mae: torchmetrics.Metric) -> None:
+        seen = self.seen[stage].flush()
+        if seen is None:
+            return
+        loss, pred, y = seen
+        mae.update(pred, y)
+        # Lightning computes, syncs and resets the metric object right after this hook, on every rank.
+        self.log(f"{stage}_loss", loss, prog_bar=True, sync_dist=True)
+        self.log(f"{stage}_mae", mae, prog_bar=stage == "val")
+
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train", self.train_mae)
+        return self._step(batch, "train")
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
-        self._step(batch, "val", self.val_mae)
+        self._step(batch, "val")
+
+    def on_train_epoch_end(self) -> None:
+        self._log_epoch("train", self.train_mae)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch("val", self.val_mae)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return self.optimizer_factory(self.parameters())

@@ -1,0 +1,50 @@
+"""Helpers shared by the benchmarks: run a stage or script, alternate two sides, take medians."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def env(**extra: str) -> dict[str, str]:
+    """The environment of a benchmark subprocess: this checkout importable, `extra` on top."""
+    return {**os.environ, "PYTHONPATH": str(ROOT), "DLFORGE_SRC": str(ROOT / "src"), **extra}
+
+
+def python(*args: str, extra_env: dict[str, str] | None = None, quiet: bool = True) -> float:
+    """Run `python *args` in the repo root; the wall time in seconds. Fails loudly on a non-zero exit."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env(**(extra_env or {})), capture_output=quiet, text=True
+    )
+    if proc.returncode:
+        raise SystemExit(f"benchmark step failed: python {' '.join(args)}\n{proc.stderr[-3000:] if quiet else ''}")
+    return time.perf_counter() - start
+
+
+def stage(module: str, *overrides: str, extra_env: dict[str, str] | None = None) -> float:
+    return python("-m", module, *overrides, extra_env=extra_env)
+
+
+def alternate(sides: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
+    """Run every side once per repetition, in turn (a, b, a, b, ...); each side's values in order."""
+    values: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(repeats):
+        for name, run in sides.items():
+            values[name].append(run())
+    return values
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def ratio_of_medians(num: list[float], den: list[float]) -> float:
+    return median(num) / median(den)

@@ -1,0 +1,98 @@
+"""Training overhead: the real train stage vs a hand-written loop over the same batches.
+
+    python -m benchmarks.overhead [--repeats 3] [--epochs 6] [--use-cases credit_default digits movielens]
+
+For each use case, alternately (hand, stage, hand, stage, ...) runs benchmarks/hand_loop.py and the
+train stage (`python -m pipelines.train`) in its production configuration: MLflow logger (a scratch
+SQLite store), checkpointing, early stopping and the progress bar as in conf/, plus the
+benchmarks.epoch_timer callback. Each run's figure is its median epoch time after the first epoch, as
+CPU time of the whole process (all threads: steady on a shared machine) and as wall time; the
+reported ratio is median(hand) / median(stage) of the CPU times: the stage's throughput as a fraction of the
+hand loop's (target ≥ 0.9). Both sides run with the same torch thread count (`--threads`, default 1:
+on a shared 2-core machine two intra-op threads per process oversubscribe the cores and make epoch
+times swing by 10x or more, which would drown the overhead being measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from benchmarks.common import alternate, median, python, stage
+
+USE_CASES = ("credit_default", "digits", "movielens")
+TARGET = 0.9
+
+
+def measure(use_case: str, repeats: int, epochs: int, threads: int, tmp: Path) -> dict:
+    prepared = tmp / "prepared" / use_case
+    stage("pipelines.prepare", f"experiment={use_case}", f"paths.prepared={prepared}")
+    common = [f"experiment={use_case}", f"paths.prepared={prepared}", f"train.threads={threads}"]
+    counter = iter(range(10**6))
+
+    def hand() -> float:
+        out = tmp / f"hand-{next(counter)}.json"
+        python("benchmarks/hand_loop.py", *common, f"--epochs={epochs}", f"--out={out}")
+        return _figures(out)
+
+    def train() -> float:
+        out = tmp / f"stage-{next(counter)}.json"
+        stage(
+            "pipelines.train",
+            *common,
+            f"paths.models={tmp}/models/{use_case}",
+            f"tracking.uri=sqlite:///{tmp}/mlflow.db",
+            f"trainer.max_epochs={epochs}",
+            "+callbacks.timer._target_=benchmarks.epoch_timer.EpochTimer",
+            f"+callbacks.timer.out={out}",
+        )
+        return _figures(out)
+
+    t = alternate({"hand": hand, "stage": train}, repeats)
+    return {
+        "use_case": use_case,
+        **{f"{side}_{kind}": median([r[kind] for r in t[side]]) for side in t for kind in ("cpu", "wall")},
+        "runs": t,
+    }
+
+
+def _figures(out: Path) -> dict[str, float]:
+    """Median CPU and wall time per epoch of one run, after its first epoch."""
+    r = json.loads(out.read_text())
+    return {"cpu": median(r["epoch_cpu_s"][1:]), "wall": median(r["epoch_s"][1:])}
+
+
+def rows(results: list[dict]) -> list[str]:
+    lines = [
+        "| use case | hand loop CPU s/epoch | train stage CPU s/epoch | stage / hand (CPU) | stage / hand (wall) | target |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        ratio = r["hand_cpu"] / r["stage_cpu"]
+        mark = "met" if ratio >= TARGET else "**missed**"
+        lines.append(
+            f"| {r['use_case']} | {r['hand_cpu']:.3f} | {r['stage_cpu']:.3f} | {ratio:.2f}x "
+            f"| {r['hand_wall'] / r['stage_wall']:.2f}x | ≥ {TARGET}x ({mark}) |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads, the same on both sides")
+    parser.add_argument("--use-cases", nargs="+", default=list(USE_CASES))
+    parser.add_argument("--json", help="also write the raw figures here")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dlforge-bench-") as tmp:
+        results = [measure(uc, args.repeats, args.epochs, args.threads, Path(tmp)) for uc in args.use_cases]
+    print("\n".join(rows(results)))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
