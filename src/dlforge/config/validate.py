@@ -157,6 +157,9 @@ def _check_call(node: DictConfig, key: str) -> None:
         hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
     except Exception:
         hints = {}
+    for p in params.values():  # a declared __signature__ (a wrapper class) carries its own types
+        if p.name not in hints and p.annotation is not p.empty and not isinstance(p.annotation, str):
+            hints[p.name] = p.annotation
     takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
     for name, value in node.items_ex(resolve=True):
         if str(name).startswith("_"):

@@ -26,7 +26,11 @@ class MLFlowLogger(_MLFlowLogger):
     def experiment(self) -> Any:
         client = super().experiment
         if self.system_metrics and not self._monitored and self._run_id is not None:
+            import logging
+
             from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+            logging.getLogger("mlflow.system_metrics").setLevel(logging.WARNING)  # no INFO lines in stage output
 
             self._monitor = SystemMetricsMonitor(
                 self._run_id, sampling_interval=self.system_metrics_interval, tracking_uri=self._tracking_uri
