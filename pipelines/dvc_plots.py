@@ -1,8 +1,9 @@
 """dvc.yaml's top-level `plots:` block, generated from the tasks' DATA_PLOTS and the use cases.
 
 For every use case of dvc.yaml (`vars.use_cases`): each data plot its task writes into
-reports/<use case>/curves/ (dlforge.tasks.plot_data), with the task's template, axes and title, and
-methods.json as a bar chart of the use case's gate metric (conf/experiment/<use case>.yaml). The
+reports/<use case>/curves/ (dlforge.tasks.plot_data), with the task's template, axes and title,
+methods.json as a bar chart of the use case's gate metric (conf/experiment/<use case>.yaml), and each
+explanation its task writes into reports/<use case>/explain/ (EXPLAIN_PLOTS; an image by its path). The
 block runs from the MARKER line to the end of dvc.yaml. `python -m pipelines.dvc_plots` prints
 it; `--write` rewrites dvc.yaml (`make dvc-plots`); tests/test_dvc_plots.py fails when it is stale.
 """
@@ -37,6 +38,9 @@ def definitions(root: Path = Path(".")) -> list[dict]:
         }
         for file, props in plots.items():
             found.append({f"reports/{key}/curves/{file}": {**props, "title": f"{key}: {props['title']}"}})
+        for file, props in _task_class(root / "conf", groups["task"]).EXPLAIN_PLOTS.items():
+            path = f"reports/{key}/explain/{file}"
+            found.append(path if props is None else {path: {**props, "title": f"{key}: {props['title']}"}})
     return found
 
 

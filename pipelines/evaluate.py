@@ -3,9 +3,10 @@
 The network answers the same raw requests its served model will get (the task's serving input),
 through the stored preprocessing. Writes reports/<use_case>/metrics.json ({"model": …, "<baseline>":
 …}), the task's plots (PNG, plots/) and the rows behind them (JSON, curves/: DVC's interactive plots,
-declared in dvc.yaml; dlforge.tasks.plot_data), and logs them to the training run in MLflow: the
+declared in dvc.yaml; dlforge.tasks.plot_data), explanations of a few test predictions (explain/:
+Captum attributions or embedding neighbours, dlforge.tasks.explain), and logs them to the training run in MLflow: the
 metrics test_* and <baseline>_test_* in one batch, each tied to the test split's dataset
-(`<use case>-test`, dlforge.tracking.datasets), artifacts under plots/ and curves/.
+(`<use case>-test`, dlforge.tracking.datasets), artifacts under plots/, curves/ and explain/.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
     with atomic_dir(reports / "curves") as curves:
         task.plot_data(preds, data, curves)
         plot_data.write_rows(curves / plot_data.METHODS, plot_data.methods_rows(metrics))
+    with atomic_dir(reports / "explain") as explained:
+        task.explain(net, data, explained)
     write_json(reports / "metrics.json", metrics)
 
     if ref.get("run_id"):
@@ -53,6 +56,7 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
         client.log_batch(ref["run_id"], metrics=test_metrics(client, ref["run_id"], cfg.name, metrics))
         client.log_artifacts(ref["run_id"], str(reports / "plots"), "plots")
         client.log_artifacts(ref["run_id"], str(reports / "curves"), "curves")
+        client.log_artifacts(ref["run_id"], str(reports / "explain"), "explain")
         client.log_artifact(ref["run_id"], str(reports / "metrics.json"))
     width = max(map(len, metrics["model"]))
     print(

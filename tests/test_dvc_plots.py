@@ -55,6 +55,9 @@ def test_dvc_plots_show_and_diff_draw_the_data_plots(tmp_path):
     assert {v["field"] for v in roc} == {"model", "baseline"}  # one line per method
     (loss,) = shown["reports/digits/training/plots/metrics/val/loss.tsv"]
     assert loss["type"] == "vega"
+    (explained,) = shown["reports/digits/explain/attributions.json"]  # explanations (dlforge.tasks.explain)
+    assert explained["type"] == "vega" and len(explained["content"]["data"]["values"]) == 10
+    assert [p["type"] for p in shown["reports/digits/explain/attributions.png"]] == ["image"]
 
     task = repo / "conf" / "task" / "classification.yaml"
     task.write_text(task.read_text().replace("C: 1.0 ", "C: 0.01"))

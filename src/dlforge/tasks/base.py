@@ -19,6 +19,13 @@ Stage side (an instance built from conf/task/):
     DATA_PLOTS, plot_data(preds, data, out)
                                     the rows behind the figures as JSON, for DVC's interactive plots
                                     ({file: DVC plot properties}; dlforge.tasks.plot_data)
+    EXPLAIN_PLOTS, explain(net, data, out)
+                                    what the network's test predictions rest on, for a few test rows
+                                    (dlforge.tasks.explain: Captum attributions, embedding neighbours):
+                                    writes every file of EXPLAIN_PLOTS ({file: DVC plot properties, or
+                                    None for an image}) and summary.json ({"headline": one line, ...})
+                                    into `out` (reports/<use case>/explain/); deterministic, and cheap
+                                    (about a second); a family without one says why in summary.json
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ def forward(net: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray
 class Task:
     metric_names: list[str] = []
     DATA_PLOTS: dict[str, dict[str, Any]] = {}  # file written by plot_data → its DVC plot properties
+    EXPLAIN_PLOTS: dict[str, dict[str, Any] | None] = {}  # file written by explain → DVC plot properties (None: image)
 
     @staticmethod
     def predict(net: nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
@@ -85,6 +93,10 @@ class Task:
 
     def plot_data(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """Write every file of DATA_PLOTS into `out` (none by default)."""
+
+    def explain(self, net: nn.Module, data: Prepared, out: Path) -> None:
+        """Write every file of EXPLAIN_PLOTS and summary.json into `out`."""
+        raise NotImplementedError
 
 
 class PointPrediction(Task):

@@ -17,6 +17,7 @@ from torchmetrics.functional import mean_absolute_error, mean_squared_error
 
 from dlforge.data.prepared import Prepared
 from dlforge.errors import UserError
+from dlforge.tasks import explain as ex
 from dlforge.tasks import plot_data
 from dlforge.tasks.base import PointPrediction
 
@@ -47,6 +48,16 @@ class Forecasting(PointPrediction):
             "y_label": "value",
         }
     }
+
+    EXPLAIN_PLOTS = {
+        "lags.json": {
+            "template": "bar_horizontal",
+            "x": "weight",
+            "y": "lag",
+            "title": "Integrated Gradients: mean |attribution| of each lag of the input window",
+        }
+    }
+    EXPLAIN_WINDOWS = 64  # test windows, evenly spaced over the test span
 
     def __init__(self, ar_model: Any, ar_lags: int, season: int, mase_period: int = 1, zoom: int = 120):
         self.ar_model = ar_model  # an sklearn regressor (from config) fitted on the last `ar_lags` values
@@ -103,6 +114,22 @@ class Forecasting(PointPrediction):
             "seasonal_naive": series[test - back],
             "linear_ar": ar.predict(test_raw[:, -self.ar_lags :]),
         }
+
+    def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
+        """The weight of each lag: mean |Integrated Gradients| over test windows (baseline: the train mean)."""
+        from dlforge.data.timeseries import lag_columns
+
+        x = data.arrays("test")[0]
+        rows = np.unique(np.linspace(0, len(x) - 1, min(len(x), self.EXPLAIN_WINDOWS)).astype(int))
+        weight = np.abs(ex.integrated_gradients(net, x[rows], 0.0)).mean(0).reshape(-1)  # standardised: 0 = mean
+        lags = lag_columns(len(weight))
+        plot_data.write_rows(out / "lags.json", ({"lag": lag, "weight": w} for lag, w in zip(lags, weight)))
+        top = np.argsort(-weight, kind="stable")[:3]
+        ex.write_summary(
+            out,
+            "heaviest lags: " + ", ".join(f"{lags[i]} ({weight[i] / weight.sum():.0%})" for i in top),
+            weights={lag: float(w) for lag, w in zip(lags, weight)},
+        )
 
     def plot_data(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """forecast.json: per test target its time, the actual value and every method's forecast."""

@@ -28,6 +28,7 @@ from dlforge.data import prepared as prepared_data
 from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
 from dlforge.models.nets.dcgan import Judge, frechet_distance, tile
+from dlforge.tasks import explain as ex
 from dlforge.tasks.base import Task
 
 
@@ -109,6 +110,17 @@ class Generation(Task):
             "blurred_train": gaussian_filter(real, sigma=(0, self.blur_sigma, self.blur_sigma)),
             "floor_real_train": real,  # not a baseline: what a perfect generator would score (floor_*)
         }
+
+    def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
+        """No attributions, on purpose: a generator's only inputs are random noise and the requested label,
+        so attributing its pixels to them explains nothing about the data; what it learned shows in the
+        sample grids (plots/) and the frozen judge's confidence and accuracy on its samples (metrics)."""
+        ex.write_summary(
+            out,
+            "no attributions for a generator (inputs: noise and the requested label); see the sample grids "
+            "and the judge's accuracy",
+            explained=False,
+        )
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """samples_<name>.png for the model, each baseline and the real test images: one row per class."""

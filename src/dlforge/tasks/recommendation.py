@@ -30,6 +30,7 @@ from torchmetrics.retrieval import RetrievalHitRate, RetrievalNormalizedDCG
 from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
 from dlforge.data.ratings import ITEM, USER
+from dlforge.tasks import explain as ex
 from dlforge.tasks import plot_data
 from dlforge.tasks.base import Task, forward
 
@@ -62,6 +63,16 @@ class Recommendation(Task):
             "y_label": "HR@k",
         }
     }
+
+    EXPLAIN_PLOTS = {
+        "neighbours.json": {
+            "template": "bar_horizontal",
+            "x": "similarity",
+            "y": "pair",
+            "title": "Nearest movies in the learned embedding space (cosine similarity)",
+        }
+    }
+    EXPLAIN_MOVIES, EXPLAIN_NEIGHBOURS, EXPLAIN_MIN_RATINGS = 5, 5, 20  # queries, neighbours each, candidates' ratings
 
     def __init__(
         self,
@@ -176,6 +187,34 @@ class Recommendation(Task):
                 [pre.inverse_target(item_only[req[:, 1]]), item_counts[req[:, 1]].astype(np.float64)], 1
             ),
         }
+
+    def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
+        """The nearest movies to the most-rated ones by the cosine of their learned embeddings (candidates:
+        movies with at least EXPLAIN_MIN_RATINGS train ratings, whose embeddings the data has shaped)."""
+        pre, x = data.preprocessor(), data.arrays("train")[0]
+        counts = np.bincount(x[:, 1], minlength=len(pre.items) + 1)
+        candidates = np.flatnonzero(counts >= self.EXPLAIN_MIN_RATINGS)
+        vectors = net.item.weight.detach().double().numpy()[candidates]
+        queries = np.argsort(-counts[candidates], kind="stable")[: self.EXPLAIN_MOVIES]
+        titles = np.asarray(["", *pre.titles], dtype=object)  # embedding row i is movie i - 1 (0: padding)
+        name = lambda i: titles[candidates[i]] or str(pre.items[candidates[i] - 1])  # noqa: E731
+        rows = [
+            {"movie": name(q), "rank": r + 1, "neighbour": name(n), "similarity": sim, "pair": f"{name(q)} → {name(n)}"}
+            for q, found in zip(queries, ex.nearest(vectors, queries, self.EXPLAIN_NEIGHBOURS))
+            for r, (n, sim) in enumerate(found)
+        ]
+        plot_data.write_rows(out / "neighbours.json", rows)
+        (out / "neighbours.md").write_text(
+            "# Nearest movies in the embedding space\n\n"
+            + ex.markdown_table(
+                ["movie", "rank", "neighbour", "similarity"], [[r[k] for k in list(r)[:4]] for r in rows]
+            )
+        )
+        ex.write_summary(
+            out,
+            f"{rows[0]['movie']} sits next to {rows[0]['neighbour']} (cosine {rows[0]['similarity']:.2f})",
+            movies=len(queries),
+        )
 
     def plot_data(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """hit_rate.json: HR@k of every method for k = 1..curve_k."""

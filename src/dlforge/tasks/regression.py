@@ -10,8 +10,9 @@ import torch
 from torchmetrics.functional import regression as F
 
 from dlforge.data.prepared import Prepared
+from dlforge.tasks import explain as ex
 from dlforge.tasks import plot_data
-from dlforge.tasks.base import PointPrediction
+from dlforge.tasks.base import PointPrediction, forward
 
 _METRICS = {
     "mae": F.mean_absolute_error,
@@ -34,6 +35,16 @@ class Regression(PointPrediction):
             "x_label": "actual",
             "y_label": "predicted",
         }
+    }
+
+    EXPLAIN_PLOTS = {
+        "attributions.json": {
+            "template": "bar_horizontal",
+            "x": "integrated_gradients",
+            "y": "feature",
+            "title": "Integrated Gradients: mean |attribution| per feature",
+        },
+        "attributions.png": None,
     }
 
     def __init__(self, baseline: Any, plot_points: int = 2000):
@@ -62,6 +73,16 @@ class Regression(PointPrediction):
             out / "predicted_vs_actual.json",
             plot_data.columns("actual", actual[keep], {n: np.asarray(p)[keep] for n, p in preds.items()}),
         )
+
+    def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
+        """Per-feature Integrated Gradients and permutation importance (rise of the test MSE) beside the
+        linear baseline's |coefficients| (dlforge.tasks.explain.tabular)."""
+        y = data.arrays("test")[1]
+
+        def mse(xs: np.ndarray) -> float:
+            return float(np.mean((forward(net, xs).reshape(-1) - y) ** 2))
+
+        ex.tabular(net, data, data.preprocessor(), None, mse, self.baseline, out)
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """Matplotlib PNGs: predicted vs actual (every predictor) and the model's residual histogram."""
