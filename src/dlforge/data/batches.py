@@ -18,9 +18,20 @@ from dlforge.errors import UserError
 class TensorBatches:
     """An iterable of (x, y) batches; shuffles with a seeded generator that advances each epoch."""
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, global_batch_size: int, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        global_batch_size: int,
+        shuffle: bool,
+        seed: int,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         if global_batch_size % world_size:
-            raise UserError(f"config key 'train.batch_size': {global_batch_size} does not divide over {world_size} devices")
+            raise UserError(
+                f"config key 'train.batch_size': {global_batch_size} does not divide over {world_size} devices"
+            )
         self.x, self.y = x, y
         self.batch_size = global_batch_size // world_size
         self.shuffle, self.seed, self.rank, self.world_size = shuffle, seed, rank, world_size
@@ -52,19 +63,29 @@ class TensorBatches:
             yield self.x[j], self.y[j]
 
 
-
 class InMemoryDataModule(pl.LightningDataModule):
     """Train/val tensors held in memory; batches are built once the trainer knows rank and world size."""
 
-    def __init__(self, train: tuple[torch.Tensor, torch.Tensor], val: tuple[torch.Tensor, torch.Tensor], batch_size: int, eval_batch_size: int, seed: int):
+    def __init__(
+        self,
+        train: tuple[torch.Tensor, torch.Tensor],
+        val: tuple[torch.Tensor, torch.Tensor],
+        batch_size: int,
+        eval_batch_size: int,
+        seed: int,
+    ):
         super().__init__()
         self.train, self.val = train, val
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
 
     def train_dataloader(self) -> TensorBatches:
-        batches = TensorBatches(*self.train, self.batch_size, True, self.seed, self.trainer.global_rank, self.trainer.world_size)
+        batches = TensorBatches(
+            *self.train, self.batch_size, True, self.seed, self.trainer.global_rank, self.trainer.world_size
+        )
         batches.epoch_of = lambda: self.trainer.current_epoch
         return batches
 
     def val_dataloader(self) -> TensorBatches:
-        return TensorBatches(*self.val, self.eval_batch_size, False, self.seed, self.trainer.global_rank, self.trainer.world_size)
+        return TensorBatches(
+            *self.val, self.eval_batch_size, False, self.seed, self.trainer.global_rank, self.trainer.world_size
+        )

@@ -50,12 +50,16 @@ class GenerationPreprocessor(ImagePreprocessor):
         bad = np.isnan(seeds) | (seeds < 0) | (seeds != np.floor(seeds)) | (seeds >= 2**32)
         if bad.any():
             row = int(np.argmax(bad))
-            raise UserError(f"input: column 'seed' row {row}: expected an integer in [0, 2**32), got {df['seed'].to_list()[row]!r}")
+            raise UserError(
+                f"input: column 'seed' row {row}: expected an integer in [0, 2**32), got {df['seed'].to_list()[row]!r}"
+            )
         index = {c: i for i, c in enumerate(self.classes)} | {str(c): i for i, c in enumerate(self.classes)}
         labels = df["label"].map(lambda v: index.get(v, index.get(str(v), -1))).to_numpy(np.int64)
         if (labels < 0).any():
             row = int(np.argmax(labels < 0))
-            raise UserError(f"input: column 'label' row {row}: {df['label'].to_list()[row]!r} is not one of {self.classes}")
+            raise UserError(
+                f"input: column 'label' row {row}: {df['label'].to_list()[row]!r} is not one of {self.classes}"
+            )
         return seeds.astype(np.int64), labels
 
 
@@ -93,7 +97,9 @@ class ImageGeneration(ImageClassification):
 
         flat = lambda rows: self.raw(rows).reshape(len(rows), -1) / self.max_value  # noqa: E731
         train, val = df.iloc[idx["train"]], df.iloc[idx["val"]]
-        judge = MLPClassifier(tuple(self.judge_hidden), alpha=1e-2, max_iter=self.judge_max_iter, random_state=self.judge_seed)
+        judge = MLPClassifier(
+            tuple(self.judge_hidden), alpha=1e-2, max_iter=self.judge_max_iter, random_state=self.judge_seed
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # a short max_iter (tests) still gives a usable judge
             judge.fit(flat(train), self.labels(train))

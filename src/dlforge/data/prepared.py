@@ -1,11 +1,11 @@
 """The prepared-data folder, the one contract between prepare and the later stages.
 
-    train.npz / val.npz / test.npz        x (model-ready input), y (model-ready target),
-                                          t (target in natural units, what metrics compare against)
-    {split}_raw.parquet | {split}_raw.npy the raw inputs, as a served model receives them
-    preprocess.json                       the fitted preprocessor (serving applies it to raw inputs)
-    extras.npz                            anything else a use case fits at prepare time (optional)
-    meta.json                             use case, sizes, the network's and module's shape arguments
+train.npz / val.npz / test.npz        x (model-ready input), y (model-ready target),
+                                      t (target in natural units, what metrics compare against)
+{split}_raw.parquet | {split}_raw.npy the raw inputs, as a served model receives them
+preprocess.json                       the fitted preprocessor (serving applies it to raw inputs)
+extras.npz                            anything else a use case fits at prepare time (optional)
+meta.json                             use case, sizes, the network's and module's shape arguments
 """
 
 from __future__ import annotations
@@ -55,7 +55,13 @@ class Prepared:
         return from_state(self.preprocess)
 
 
-def write(out: Path, splits: dict[str, tuple[Any, np.ndarray]], pre: Preprocessor, meta: dict[str, Any], extras: dict[str, np.ndarray]) -> None:
+def write(
+    out: Path,
+    splits: dict[str, tuple[Any, np.ndarray]],
+    pre: Preprocessor,
+    meta: dict[str, Any],
+    extras: dict[str, np.ndarray],
+) -> None:
     """`splits` maps each split to (raw inputs, natural-unit targets); the preprocessor makes them model-ready.
 
     The arrays are made by the preprocessor rebuilt from its stored JSON, exactly as serving rebuilds

@@ -78,7 +78,11 @@ class TabularPreprocessor(_Classes, Preprocessor):
     """
 
     def __init__(
-        self, numeric: dict[str, list[float]], categorical: dict[str, list[Any]], classes: list[Any], unknown: str = "error"
+        self,
+        numeric: dict[str, list[float]],
+        categorical: dict[str, list[Any]],
+        classes: list[Any],
+        unknown: str = "error",
     ):
         self.numeric = numeric  # column -> [mean, std] from train
         self.categorical = categorical  # column -> categories seen in train

@@ -114,7 +114,9 @@ class TabularClassification(_Classification):
     ):
         super().__init__(source, target, classes, name)
         self.numeric, self.categorical = list(numeric), list(categorical)
-        self.unknown_categories = check_unknown_policy(unknown_categories)  # served rows with a category unseen in train: error | ignore
+        self.unknown_categories = check_unknown_policy(
+            unknown_categories
+        )  # served rows with a category unseen in train: error | ignore
         self.feature_columns = [*self.numeric, *self.categorical]
 
     def validate(self, df: pd.DataFrame) -> None:

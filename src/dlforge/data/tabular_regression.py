@@ -59,7 +59,12 @@ class TabularRegressionPreprocessor(TabularPreprocessor):
         return np.asarray(y, dtype=np.float64) * std + mean
 
     def state(self) -> dict[str, Any]:
-        return {"numeric": self.numeric, "categorical": self.categorical, "target": self.target, "unknown": self.unknown}
+        return {
+            "numeric": self.numeric,
+            "categorical": self.categorical,
+            "target": self.target,
+            "unknown": self.unknown,
+        }
 
 
 class TabularRegression(Spec):
@@ -76,7 +81,9 @@ class TabularRegression(Spec):
     ):
         super().__init__(source, name)
         self.target, self.numeric, self.categorical = target, list(numeric), list(categorical)
-        self.unknown_categories = check_unknown_policy(unknown_categories)  # served rows with a category unseen in train: error | ignore
+        self.unknown_categories = check_unknown_policy(
+            unknown_categories
+        )  # served rows with a category unseen in train: error | ignore
         self.feature_columns = [*self.numeric, *self.categorical]
 
     def validate(self, df: pd.DataFrame) -> None:

@@ -24,7 +24,13 @@ class GAN(pl.LightningModule):
     count, so a conditional generator always meets a conditional discriminator.
     """
 
-    def __init__(self, net: Generator, discriminator: Callable[..., nn.Module], optimizer: Callable[..., torch.optim.Optimizer], real_label: float = 0.9):
+    def __init__(
+        self,
+        net: Generator,
+        discriminator: Callable[..., nn.Module],
+        optimizer: Callable[..., torch.optim.Optimizer],
+        real_label: float = 0.9,
+    ):
         super().__init__()
         self.automatic_optimization = False
         self.net, self.optimizer_factory, self.real_label = net, optimizer, real_label
@@ -51,13 +57,25 @@ class GAN(pl.LightningModule):
         self.manual_backward(loss_g)
         opt_g.step()
 
-        logs = {"train_d_loss": loss_d, "train_g_loss": loss_g, "train_d_real": d_real.sigmoid().mean(), "train_d_fake": d_fake.sigmoid().mean()}
+        logs = {
+            "train_d_loss": loss_d,
+            "train_g_loss": loss_g,
+            "train_d_real": d_real.sigmoid().mean(),
+            "train_d_fake": d_fake.sigmoid().mean(),
+        }
         self.log_dict(logs, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=len(x))
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         """How real the discriminator finds held-out real images (the val Fréchet distance comes from a callback)."""
         x, y = batch
-        self.log("val_d_real", self.discriminator(x, y).sigmoid().mean(), on_step=False, on_epoch=True, sync_dist=True, batch_size=len(x))
+        self.log(
+            "val_d_real",
+            self.discriminator(x, y).sigmoid().mean(),
+            on_step=False,
+            on_epoch=True,
+            sync_dist=True,
+            batch_size=len(x),
+        )
 
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         return [self.optimizer_factory(self.net.parameters()), self.optimizer_factory(self.discriminator.parameters())]

@@ -63,4 +63,3 @@ class SampleGrid(pl.Callback):
             imsave(path, tile(images.clip(0, 1), self.per_class), cmap="gray", vmin=0, vmax=1)
             for lg in loggers:
                 lg.experiment.log_artifact(lg.run_id, str(path), self.folder)
-

@@ -26,20 +26,28 @@ def latent(seeds: np.ndarray, dim: int) -> torch.Tensor:
 
 def _start_side(side: int, blocks: int) -> int:
     if side % 2**blocks:
-        raise UserError(f"config key 'model.net.channels': {blocks} blocks need an image side divisible by {2**blocks}, got {side}")
+        raise UserError(
+            f"config key 'model.net.channels': {blocks} blocks need an image side divisible by {2**blocks}, got {side}"
+        )
     return side // 2**blocks
 
 
 class Generator(nn.Module):
     """Noise (+ one-hot label) → linear → (channels[0], H/2^b, W/2^b) → b transposed-conv blocks → tanh image."""
 
-    def __init__(self, in_shape: list[int], num_classes: int, latent_dim: int, channels: list[int], conditional: bool = True):
+    def __init__(
+        self, in_shape: list[int], num_classes: int, latent_dim: int, channels: list[int], conditional: bool = True
+    ):
         super().__init__()
         self.in_shape, self.latent_dim = list(in_shape), latent_dim
         self.labels = num_classes if conditional else 0  # 0: an unconditional generator ignores labels
         c, h, w = in_shape
         self.start = (channels[0], _start_side(h, len(channels)), _start_side(w, len(channels)))
-        self.project = nn.Sequential(nn.Linear(latent_dim + self.labels, int(np.prod(self.start))), nn.BatchNorm1d(int(np.prod(self.start))), nn.ReLU())
+        self.project = nn.Sequential(
+            nn.Linear(latent_dim + self.labels, int(np.prod(self.start))),
+            nn.BatchNorm1d(int(np.prod(self.start))),
+            nn.ReLU(),
+        )
         layers: list[nn.Module] = []
         for c_in, c_out in zip(channels, channels[1:]):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.BatchNorm2d(c_out), nn.ReLU()]
@@ -54,7 +62,9 @@ class Generator(nn.Module):
     def sample(self, seeds: np.ndarray, labels: np.ndarray) -> torch.Tensor:
         """Images in [-1, 1], shape (n, C, H, W), for noise drawn from each seed and the given label indices."""
         device = self.project[0].weight.device
-        return self(latent(seeds, self.latent_dim).to(device), torch.tensor(np.asarray(labels), dtype=torch.long, device=device))
+        return self(
+            latent(seeds, self.latent_dim).to(device), torch.tensor(np.asarray(labels), dtype=torch.long, device=device)
+        )
 
 
 class Discriminator(nn.Module):
@@ -67,7 +77,12 @@ class Discriminator(nn.Module):
         layers: list[nn.Module] = []
         c_in = c + num_classes
         for i, c_out in enumerate(channels):
-            layers += [nn.Conv2d(c_in, c_out, 4, 2, 1), *([nn.BatchNorm2d(c_out)] if i else []), nn.LeakyReLU(0.2), nn.Dropout(dropout)]
+            layers += [
+                nn.Conv2d(c_in, c_out, 4, 2, 1),
+                *([nn.BatchNorm2d(c_out)] if i else []),
+                nn.LeakyReLU(0.2),
+                nn.Dropout(dropout),
+            ]
             c_in = c_out
         side = _start_side(h, len(channels)) * _start_side(w, len(channels))
         self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c_in * side, 1))
@@ -86,7 +101,9 @@ class Judge(nn.Module):
         super().__init__()
         n = sum(k.startswith("judge_w") for k in extras)
         if not n:
-            raise UserError("prepared data has no frozen judge (extras.npz judge_w*): run prepare with a generation data spec")
+            raise UserError(
+                "prepared data has no frozen judge (extras.npz judge_w*): run prepare with a generation data spec"
+            )
         self.layers = nn.ModuleList()
         for i in range(n):
             layer = nn.Linear(*extras[f"judge_w{i}"].shape).double().requires_grad_(False)

@@ -15,10 +15,21 @@ class MatrixFactorization(nn.Module):
     neural-collaborative-filtering branch (NeuMF: a ReLU MLP on the concatenated embeddings).
     """
 
-    def __init__(self, n_users: int, n_items: int, dim: int = 32, dropout: float = 0.0, hidden: list[int] | None = None, init_std: float = 0.05):
+    def __init__(
+        self,
+        n_users: int,
+        n_items: int,
+        dim: int = 32,
+        dropout: float = 0.0,
+        hidden: list[int] | None = None,
+        init_std: float = 0.05,
+    ):
         super().__init__()
         self.user, self.item = nn.Embedding(n_users, dim, padding_idx=0), nn.Embedding(n_items, dim, padding_idx=0)
-        self.user_bias, self.item_bias = nn.Embedding(n_users, 1, padding_idx=0), nn.Embedding(n_items, 1, padding_idx=0)
+        self.user_bias, self.item_bias = (
+            nn.Embedding(n_users, 1, padding_idx=0),
+            nn.Embedding(n_items, 1, padding_idx=0),
+        )
         for table in (self.user, self.item):
             nn.init.normal_(table.weight, std=init_std)
         for table in (self.user_bias, self.item_bias):

@@ -17,11 +17,21 @@ class RNNForecaster(nn.Module):
     slowly then starts from the naive forecast instead of having to learn to copy its input.
     """
 
-    def __init__(self, input_size: int, hidden: int, layers: int = 1, cell: str = "gru", dropout: float = 0.0, residual: bool = True):
+    def __init__(
+        self,
+        input_size: int,
+        hidden: int,
+        layers: int = 1,
+        cell: str = "gru",
+        dropout: float = 0.0,
+        residual: bool = True,
+    ):
         super().__init__()
         if cell not in _CELLS:
             raise UserError(f"config key 'model.net.cell': expected one of {sorted(_CELLS)}, got {cell!r}")
-        self.rnn = _CELLS[cell](input_size, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        self.rnn = _CELLS[cell](
+            input_size, hidden, num_layers=layers, batch_first=True, dropout=dropout if layers > 1 else 0.0
+        )
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden, 1))
         self.residual = residual
 

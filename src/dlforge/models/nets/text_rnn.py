@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from dlforge.errors import UserError
+
 
 class TextRNN(nn.Module):
     """Reads padded id sequences (0 = padding) as packed sequences, so padding never enters the RNN.
@@ -14,14 +16,32 @@ class TextRNN(nn.Module):
     may sit anywhere in it, which a last-state readout forgets on long texts.
     """
 
-    def __init__(self, vocab_size: int, num_classes: int, embed_dim: int = 64, hidden: int = 64, layers: int = 1, cell: str = "gru", bidirectional: bool = True, dropout: float = 0.3, embed_dropout: float = 0.1):
+    def __init__(
+        self,
+        vocab_size: int,
+        num_classes: int,
+        embed_dim: int = 64,
+        hidden: int = 64,
+        layers: int = 1,
+        cell: str = "gru",
+        bidirectional: bool = True,
+        dropout: float = 0.3,
+        embed_dropout: float = 0.1,
+    ):
         super().__init__()
         if cell not in ("gru", "lstm"):
-            raise ValueError(f"cell must be 'gru' or 'lstm', got {cell!r}")
+            raise UserError(f"config key 'model.net.cell': expected one of ['gru', 'lstm'], got {cell!r}")
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         self.embed_dropout = nn.Dropout(embed_dropout)
         rnn = nn.GRU if cell == "gru" else nn.LSTM
-        self.rnn = rnn(embed_dim, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional, dropout=dropout if layers > 1 else 0.0)
+        self.rnn = rnn(
+            embed_dim,
+            hidden,
+            num_layers=layers,
+            batch_first=True,
+            bidirectional=bidirectional,
+            dropout=dropout if layers > 1 else 0.0,
+        )
         width = hidden * (2 if bidirectional else 1)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * width, num_classes))
 
