@@ -168,7 +168,7 @@ def test_corrupt_image_fails_without_output(tmp_path):
     images = shutil.copytree(BYO / "images", tmp_path / "images")
     (images / "one" / "broken.png").write_bytes(b"\x89PNG not really")
     error = _fails_cleanly(tmp_path, "experiment=byo_images", f"data.source.path={images}")
-    assert f"cannot read image '{images / 'one' / 'broken.png'}'" in error
+    assert f"image '{images / 'one' / 'broken.png'}': not a readable image" in error
 
 
 def test_mnist_by_config_prepares_28x28_images(make_cfg, tmp_path):
