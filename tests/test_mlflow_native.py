@@ -75,6 +75,8 @@ def test_every_version_has_a_model_card(store):
     assert row == f"| pr_auc | {reported['model']['pr_auc']:.4g} | {reported['baseline']['pr_auc']:.4g} |"
     assert f"[{registry['ci_low']:.4g}, {registry['ci_high']:.4g}] at 0.95 confidence" in card
     assert "promoted to champion" in card and "champion after this run: v2" in card
+    headline = json.loads((root / "reports" / "tiny" / "explain" / "summary.json").read_text())["headline"]
+    assert f"## Explanations\n{headline}" in card
     assert run.data.tags["dlforge.git_commit"] in card and run.data.tags["dlforge.data_hash"] in card
     assert 'mlflow.pyfunc.load_model("models:/tiny/2")' in card and "curl -s localhost:5001/invocations" in card
     body = card.split("-d '")[1].split("'\n")[0]

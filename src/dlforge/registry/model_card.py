@@ -3,14 +3,16 @@
 What a reader of the version page needs without opening the run: the task and the data (source,
 split sizes and fractions, seed), every test metric of the model beside every baseline, the gate's
 decision with its bootstrap interval, lineage (git commit, prepared-data hash, training run), the
-last alias moves (dlforge.registry.aliases.history) and how to call it (Python and curl, with a real
-request from the test set). MLflow stores at most 5000 characters; a request example too long for
-that is replaced by a pointer to the logged input example.
+last alias moves (dlforge.registry.aliases.history), the headline of evaluate's explanations
+(reports/<use case>/explain/summary.json) and how to call it (Python and curl, with a real request
+from the test set). MLflow stores at most 5000 characters; a request example too long for that is
+replaced by a pointer to the logged input example.
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,6 +60,7 @@ def render(
     lineage: dict[str, str],
     history: list[dict[str, Any]],
     requests: Any,
+    explanation: str | None = None,
 ) -> str:
     """The card as Markdown (at most MAX_CHARS characters)."""
     sizes = ", ".join(f"{s} {n}" for s, n in data["sizes"].items())
@@ -81,6 +84,7 @@ def render(
         "## Test metrics (same test requests for every method)",
         *metrics_table(metrics),
         "",
+        *(["## Explanations", f"{explanation} (`explain/` artifacts of the run)", ""] if explanation else []),
         "## Gate",
         f"- decision: **{'promoted to champion' if gate['promoted'] else 'challenger only'}** — {gate['reason']}",
         f"- gain interval: {interval}",
@@ -134,6 +138,8 @@ def describe(
         "val": cfg.split.val,
         "test": cfg.split.test,
     }
+    summary = Path(cfg.paths.reports) / "explain" / "summary.json"  # evaluate's explanations (dlforge.tasks.explain)
+    explanation = json.loads(summary.read_text()).get("headline") if summary.exists() else None
     tags = client.get_run(run_id).data.tags
     lineage = {**{k: v for k, v in tags.items() if k.startswith("dlforge.")}, "run_id": run_id}
     card = render(
@@ -146,6 +152,7 @@ def describe(
         lineage=lineage,
         history=aliases.history(client, name),
         requests=requests,
+        explanation=explanation,
     )
     client.update_model_version(name, str(version), description=card)
     return card
