@@ -81,7 +81,11 @@ def test_digits_answers_raw_integer_and_float_pixels(digits):
 @pytest.mark.parametrize(
     "which, body, message",
     [
-        ("credit", {"dataframe_records": [{"student": "No", "balance": 300}]}, "missing inputs ['income']"),
+        (
+            "credit",
+            {"dataframe_records": [{"student": "No", "balance": 300}]},
+            "input: missing column 'income' (has: balance, student)",
+        ),
         (
             "credit",
             {"dataframe_records": [{"student": "Maybe", "balance": 300, "income": 1}]},
@@ -92,7 +96,11 @@ def test_digits_answers_raw_integer_and_float_pixels(digits):
             {"dataframe_records": [{"student": "No", "balance": None, "income": 1}]},
             "column 'balance' row 0: missing value (NaN)",
         ),
-        ("digits", {"inputs": [[1, 2, 3]]}, "input: expected images of shape (n, 8, 8) or (n, 64), got (1, 3)"),
+        (
+            "digits",
+            {"inputs": [[1, 2, 3]]},
+            "Shape of input (1, 3) does not match expected shape (-1, -1, -1)",
+        ),  # MLflow's schema check
         ("digits", {"inputs": [[[40] * 8] * 8]}, "image 0: pixel values must lie in [0, 16.0]"),
     ],
 )
