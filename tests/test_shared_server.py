@@ -357,7 +357,9 @@ def test_eight_concurrent_registrations_leave_one_champion_and_a_whole_history(p
     assert held == {"champion": first_trained, "challenger": 9}
     promotions = [m["version"] for m in log if m["alias"] == "champion"]
     assert promotions == [1, first_trained]  # one gate promotion among the eight: the first trained version
-    stored = services.query(pipeline["db"], "SELECT key FROM model_version_tags WHERE key LIKE 'dlforge.alias_log.%%'")
+    stored = services.query(
+        pipeline["db"], "SELECT key FROM model_version_tags WHERE name = 'race' AND key LIKE 'dlforge.alias_log.%%'"
+    )
     assert len(stored) == len(log)  # one tag per move, on the versions...
     model_tags = services.query(pipeline["db"], "SELECT key FROM registered_model_tags WHERE key LIKE 'dlforge.%%'")
     assert model_tags == []  # ...none on the registered model's tag table
