@@ -3,8 +3,14 @@
 For every use case of dvc.yaml (`vars.use_cases`): each data plot its task writes into
 reports/<use case>/curves/ (dlforge.tasks.plot_data), with the task's template, axes and title,
 methods.json as a bar chart of the use case's gate metric (conf/experiment/<use case>.yaml), and each
-explanation its task writes into reports/<use case>/explain/ (EXPLAIN_PLOTS; an image by its path). The
-block runs from the MARKER line to the end of dvc.yaml. `python -m pipelines.dvc_plots` prints
+data explanation its task writes into reports/<use case>/explain/ (EXPLAIN_PLOTS).
+
+Every plot is named `<use case>-<file stem>` and reads its file through `y: {file: fields}`. Plots keyed
+by a file path inside a cached directory output fail the whole `dvc plots show` when one use case's
+directory is neither in the workspace nor in the cache (a clone that reproduced only some use cases:
+DataIndexDirError, DVC 3.67); named plots fail one by one. For the same reason the explanation images
+(EXPLAIN_PLOTS entries with no properties) are not declared: they stay in reports/<use case>/explain/
+and in the MLflow run. The block runs from the MARKER line to the end of dvc.yaml. `python -m pipelines.dvc_plots` prints
 it; `--write` rewrites dvc.yaml (`make dvc-plots`); tests/test_dvc_plots.py fails when it is stale.
 """
 
@@ -26,8 +32,13 @@ def _task_class(conf: Path, task: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
+def _named(key: str, path: str, props: dict) -> dict:
+    """{name: properties} with the file under `y` (the plot's y fields, or the whole row for a bar chart)."""
+    return {f"{key}-{Path(path).stem}": {**props, "y": {path: props["y"]}, "title": f"{key}: {props['title']}"}}
+
+
 def definitions(root: Path = Path(".")) -> list[dict]:
-    """The top-level plot definitions, one {path: properties} per data plot of every use case."""
+    """The top-level plot definitions, one per data plot of every use case."""
     use_cases = yaml.safe_load((root / "dvc.yaml").read_text())["vars"][0]["use_cases"]
     found = []
     for key, groups in use_cases.items():
@@ -36,11 +47,9 @@ def definitions(root: Path = Path(".")) -> list[dict]:
             **_task_class(root / "conf", groups["task"]).DATA_PLOTS,
             plot_data.METHODS: plot_data.methods_plot(experiment["register"]["gate"]["metric"]),
         }
-        for file, props in plots.items():
-            found.append({f"reports/{key}/curves/{file}": {**props, "title": f"{key}: {props['title']}"}})
-        for file, props in _task_class(root / "conf", groups["task"]).EXPLAIN_PLOTS.items():
-            path = f"reports/{key}/explain/{file}"
-            found.append(path if props is None else {path: {**props, "title": f"{key}: {props['title']}"}})
+        found += [_named(key, f"reports/{key}/curves/{file}", props) for file, props in plots.items()]
+        explained = _task_class(root / "conf", groups["task"]).EXPLAIN_PLOTS.items()
+        found += [_named(key, f"reports/{key}/explain/{file}", props) for file, props in explained if props]
     return found
 
 

@@ -210,11 +210,12 @@ class Recommendation(Task):
                 ["movie", "rank", "neighbour", "similarity"], [[r[k] for k in list(r)[:4]] for r in rows]
             )
         )
-        ex.write_summary(
-            out,
-            f"{rows[0]['movie']} sits next to {rows[0]['neighbour']} (cosine {rows[0]['similarity']:.2f})",
-            movies=len(queries),
+        headline = (
+            f"{rows[0]['movie']} sits next to {rows[0]['neighbour']} (cosine {rows[0]['similarity']:.2f})"
+            if rows
+            else f"fewer than two movies have {self.EXPLAIN_MIN_RATINGS} train ratings: no neighbours to compare"
         )
+        ex.write_summary(out, headline, movies=len(queries))
 
     def plot_data(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """hit_rate.json: HR@k of every method for k = 1..curve_k."""
