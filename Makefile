@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: pipeline results seeds test test-fast lint ui server lock clean dvc-plots dockerfile dashboard
+.PHONY: pipeline results seeds test test-fast lint ui server lock clean dvc-sync dockerfile dashboard
 
 # Create .venv and install the pinned stack: torch first (a CPU wheel where one is offered locally),
 # then everything else under the constraints of requirements/lock.txt.
@@ -41,8 +41,8 @@ ui: $(BIN)/.installed ## MLflow UI on the embedded store: http://127.0.0.1:5000
 server: $(BIN)/.installed ## shared MLflow server with basic auth on PostgreSQL (sudo scripts/postgres-setup.sh; export MLFLOW_AUTH_ADMIN_PASSWORD): http://127.0.0.1:5000
 	scripts/mlflow-server.sh
 
-dvc-plots: $(BIN)/.installed ## rewrite dvc.yaml's data-plots block from the tasks' DATA_PLOTS (after adding a use case or a plot)
-	python -m pipelines.dvc_plots --write
+dvc-sync: $(BIN)/.installed ## rewrite dvc.yaml's generated blocks: the use cases (conf/experiment/) and the data plots (the tasks' DATA_PLOTS)
+	python -m pipelines.dvc_sync --write
 
 dockerfile: $(BIN)/.installed ## Docker build context serving a registered model: make dockerfile MODEL=digits [DIR=build/digits]
 	dlforge dockerfile $(MODEL) $(or $(DIR),build/$(MODEL))

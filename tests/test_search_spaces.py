@@ -17,14 +17,14 @@ from pathlib import Path
 
 import optuna
 import pytest
-import yaml
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from conftest import CONF, ROOT, mlflow_runs, sh
+from pipelines.dvc_sync import declared_use_cases
 
-USE_CASES = sorted(yaml.safe_load((ROOT / "dvc.yaml").read_text())["vars"][0]["use_cases"])
+USE_CASES = sorted(declared_use_cases(ROOT))
 RUN = ["sunspots", "movielens", "digits_gan"]
 
 

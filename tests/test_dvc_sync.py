@@ -4,24 +4,70 @@ repo copy a real `dvc repro` + `dvc plots show/diff` draws every declared plot a
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, copy_repo, git_commit, sh
+from conftest import CONF, ROOT, copy_repo, git_commit, sh
 from dlforge.tasks import plot_data
-from pipelines import dvc_plots
+from pipelines import dvc_sync
+
+TRACKED_SECTIONS = {"data", "model", "train", "trainer", "task", "register"}
 
 
-def test_dvc_yaml_plots_block_is_generated_from_the_tasks():
+def test_dvc_yaml_blocks_are_generated_from_conf_and_the_tasks():
     text = (ROOT / "dvc.yaml").read_text()
-    assert dvc_plots.MARKER in text, "dvc.yaml lost its generated plots block: run `make dvc-plots`"
-    assert text.split(dvc_plots.MARKER)[1] == dvc_plots.block(ROOT).split(dvc_plots.MARKER)[1], "run `make dvc-plots`"
+    assert dvc_sync.USE_CASES_MARKER in text and dvc_sync.PLOTS_MARKER in text, "run `make dvc-sync`"
+    assert text == dvc_sync.synced(text, ROOT), "dvc.yaml's generated blocks are stale: run `make dvc-sync`"
     declared = {name: props for d in yaml.safe_load(text)["plots"] for name, props in d.items()}
-    use_cases = yaml.safe_load(text)["vars"][0]["use_cases"]
-    for key in use_cases:  # every use case has at least its methods bar chart, read through `y`
+    for key in dvc_sync.declared_use_cases(ROOT):  # every use case has at least its methods bar chart, read through `y`
         assert f"reports/{key}/curves/methods.json" in declared[f"{key}-methods"]["y"]
+
+
+def test_the_use_cases_are_the_built_in_experiments_with_the_groups_hydra_picks():
+    """Bring-your-own examples (byo_*) run on the user's file, so `make pipeline` leaves them out."""
+    cases = dvc_sync.declared_use_cases(ROOT)
+    assert set(cases) == {p.stem for p in (CONF / "experiment").glob("*.yaml") if not p.stem.startswith("byo_")}
+    assert cases["mnist_gan"] == {
+        "data": "mnist_gan",
+        "model": "dcgan",
+        "task": "generation",
+        "trainer": "cpu",  # conf/config.yaml's default: the experiment does not pick one
+        "callbacks": "gan",
+        "raw": "conf/data/mnist_gan.yaml",  # a packaged dataset: prepare's raw input is its data config
+    }
+
+
+@pytest.mark.parametrize("use_case", sorted(dvc_sync.declared_use_cases(ROOT)))
+def test_experiment_lists_every_section_dvc_tracks(use_case):
+    """DVC fails on a params key that is missing from its file, so each section is there, even empty."""
+    experiment = yaml.safe_load((CONF / "experiment" / f"{use_case}.yaml").read_text())
+    assert TRACKED_SECTIONS <= experiment.keys()
+
+
+@pytest.mark.e2e
+def test_a_new_use_case_is_two_config_files(tmp_path):
+    """A data config and an experiment config (reusing the MLP), `make dvc-sync`, `dvc repro`: registered."""
+    repo = copy_repo(tmp_path)
+    data = (repo / "conf/data/tabular_csv.yaml").read_text()
+    (repo / "conf/data/penguins.yaml").write_text(data)  # the example table's spec, under its own name
+    (repo / "conf/experiment/penguins.yaml").write_text(
+        "# @package _global_\n"
+        "defaults:\n  - override /data: penguins\n  - override /model: mlp\n  - override /task: classification\n"
+        "name: penguins\ndata: {}\nmodel: {}\ntrain: {}\ntrainer:\n  max_epochs: 2\ntask: {}\n"
+        "register:\n  gate:\n    metric: accuracy\n"
+    )
+    sh([sys.executable, "-m", "pipelines.dvc_sync", "--write"], repo)
+    assert dvc_sync.declared_use_cases(repo)["penguins"]["model"] == "mlp"
+    sh(["dvc", "repro", "register@penguins"], repo)
+    registry = json.loads((repo / "reports/penguins/registry.json").read_text())
+    assert registry["version"] == 1 and registry["promoted"]
+    assert "changed" not in sh(["dvc", "status", "register@penguins"], repo).stdout
+    table = repo / "examples/byo/tabular.csv"  # the user's file is prepare's dependency
+    table.write_text(table.read_text().replace("37.6", "37.7", 1))
+    assert "prepare@penguins" in sh(["dvc", "status", "prepare@penguins"], repo).stdout
 
 
 def test_roc_and_pr_on_the_grid():
