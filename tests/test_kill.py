@@ -142,9 +142,7 @@ def test_kill_in_register_between_registering_and_moving_aliases(repo):
     client = MlflowClient(f"sqlite:///{repo}/mlflow.db")
     before = len(client.search_model_versions(f"name='{UC}'"))
     experiment = repo / f"conf/experiment/{UC}.yaml"  # a gate change: register must re-run
-    experiment.write_text(
-        experiment.read_text().replace("higher_is_better: true", "higher_is_better: true\n    confidence: 0.9", 1)
-    )
+    experiment.write_text(experiment.read_text().replace("  gate:\n", "  gate:\n    confidence: 0.9\n", 1))
     killed_repro(repo, "register_before_alias", TARGET)
     left = client.search_model_versions(f"name='{UC}'")
     assert len(left) == before + 1

@@ -1,6 +1,7 @@
 """Structured schema for the keys dlforge itself reads; Hydra checks types at composition.
 
-Sections built by `hydra.utils.instantiate` (data, model, task, trainer, callbacks, logger) are typed
+Types only: every value, default included, is written once, in conf/config.yaml (with its comment),
+so a field here that config.yaml sets is MISSING. Sections built by `hydra.utils.instantiate` (data, model, task, trainer, callbacks, logger) are typed
 `Any` here and checked against their target's signature by `dlforge.config.validate`.
 """
 
@@ -25,33 +26,32 @@ class Paths:
 class Tracking:
     uri: str = MISSING
     experiment: str = MISSING
-    tags: dict[str, str] = field(default_factory=dict)  # extra run tags; sweeps add trial and parent here
+    tags: dict[str, str] = MISSING  # extra run tags; sweeps add trial and parent here
 
 
 @dataclass
 class Split:
-    val: float = 0.15
-    test: float = 0.15
+    val: float = MISSING
+    test: float = MISSING
 
 
 @dataclass
 class Train:
-    batch_size: int = 128
-    eval_batch_size: int = 1024
-    compile: bool = False
-    threads: int | None = None  # torch intra-op threads (dlforge.threads)
-    tuned_by: str | None = None  # MLflow run id of the sweep whose winner set these values
+    batch_size: int = MISSING
+    eval_batch_size: int = MISSING
+    compile: bool = MISSING
+    threads: int | None = MISSING  # torch intra-op threads (dlforge.threads)
+    tuned_by: str | None = MISSING  # MLflow run id of the sweep whose winner set these values
 
 
 @dataclass
 class Gate:
     metric: str = MISSING
-    higher_is_better: bool = True
-    min_improvement: float = 0.0
-    confidence: float = 0.95
-    bootstrap_samples: int = 1000
-    seed: int = 42
-    replace_incompatible: bool = False  # replace a champion that cannot score today's test set
+    min_improvement: float = MISSING
+    confidence: float = MISSING
+    bootstrap_samples: int = MISSING
+    seed: int = MISSING
+    replace_incompatible: bool = MISSING  # replace a champion that cannot score today's test set
 
 
 @dataclass
@@ -74,7 +74,7 @@ class SweepTrial:
 @dataclass
 class Config:
     name: str = MISSING
-    seed: int = 42
+    seed: int = MISSING
     split: Split = field(default_factory=Split)
     train: Train = field(default_factory=Train)
     register: Register = field(default_factory=Register)
@@ -84,10 +84,10 @@ class Config:
     model: Any = MISSING
     task: Any = MISSING
     trainer: Any = MISSING
-    callbacks: Any = field(default_factory=dict)
-    logger: Any | None = None
-    curves: Any | None = None  # DVC training curves (conf/curves/): DVCLive's Lightning logger, or none
-    print_config: bool = True  # print the composed config as a tree when a stage starts
+    callbacks: Any = MISSING
+    logger: Any | None = MISSING
+    curves: Any | None = MISSING  # DVC training curves (conf/curves/): DVCLive's Lightning logger, or none
+    print_config: bool = MISSING  # print the composed config as a tree when a stage starts
     sweep: SweepTrial = field(default_factory=SweepTrial)
 
 
