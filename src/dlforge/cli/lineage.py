@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from dlforge import keys as K
 from dlforge.errors import UserError
 
 _REBUILD = (
@@ -61,9 +62,9 @@ def lineage(client: Any, ref: str) -> dict[str, Any]:
         "name": v.name,
         "version": int(v.version),
         "run_id": v.run_id,
-        "git_commit": tags.get("dlforge.git_commit"),
-        "git_dirty": tags.get("dlforge.git_dirty"),
-        "data_hash": tags.get("dlforge.data_hash"),
+        "git_commit": tags.get(K.GIT_COMMIT),
+        "git_dirty": tags.get(K.GIT_DIRTY),
+        "data_hash": tags.get(K.DATA_HASH),
         "test_metrics": metrics,
         "config": config,
     }

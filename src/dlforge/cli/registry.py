@@ -12,10 +12,11 @@ from mlflow.tracking import MlflowClient
 from rich.console import Console
 from rich.table import Table
 
+from dlforge import keys as K
 from dlforge.errors import UserError
 from dlforge.registry import aliases
 
-LINEAGE = ("dlforge.git_commit", "dlforge.git_dirty", "dlforge.data_hash")
+LINEAGE = K.LINEAGE
 _REF = re.compile(r"^(?P<name>[^@/]+)(?:@(?P<alias>[\w-]+)|/(?P<version>\d+))?$")
 
 
@@ -87,11 +88,11 @@ def _version_row(v: Any, held: dict[str, str]) -> dict[str, Any]:
         "aliases": sorted(a for a, n in held.items() if int(n) == int(v.version)),
         "created": _when(v.creation_timestamp),
         "run_id": v.run_id,
-        "gate_metric": t.get("dlforge.gate.metric"),
-        "score": t.get("dlforge.gate.challenger"),
-        "ci": [t.get("dlforge.gate.ci_low"), t.get("dlforge.gate.ci_high")] if "dlforge.gate.ci_low" in t else None,
-        "promoted": t.get("dlforge.gate.promoted"),
-        "git_commit": (t.get("dlforge.git_commit") or "")[:10],
+        "gate_metric": t.get(K.GATE + "metric"),
+        "score": t.get(K.GATE + "challenger"),
+        "ci": [t.get(K.GATE + "ci_low"), t.get(K.GATE + "ci_high")] if K.GATE + "ci_low" in t else None,
+        "promoted": t.get(K.GATE + "promoted"),
+        "git_commit": (t.get(K.GIT_COMMIT) or "")[:10],
     }
 
 
@@ -161,7 +162,7 @@ def cmd_describe(args: argparse.Namespace) -> None:
     client = _client(args)
     v = resolve(client, args.ref)
     run = client.get_run(v.run_id)
-    gate = {k.removeprefix("dlforge.gate."): val for k, val in v.tags.items() if k.startswith("dlforge.gate.")}
+    gate = {k.removeprefix(K.GATE): val for k, val in v.tags.items() if k.startswith(K.GATE)}
     moves = [m for m in aliases.history(client, v.name) if m["version"] == int(v.version)]
     data = {
         "name": v.name,

@@ -18,6 +18,7 @@ import pandas as pd
 from dlforge.data.preprocess import ImagePreprocessor, Preprocessor
 from dlforge.data.specs import ImageClassification
 from dlforge.errors import UserError
+from dlforge.keys import JUDGE_B, JUDGE_SCALE, JUDGE_W
 
 REQUEST_COLUMNS = ("seed", "label")
 
@@ -105,6 +106,6 @@ class ImageGeneration(ImageClassification):
             judge.fit(flat(train), self.labels(train))
         accuracy = judge.score(flat(val), self.labels(val))
         print(f"{self.name}: frozen judge {self.judge_hidden} reaches {accuracy:.3f} accuracy on val images")
-        weights = {f"judge_w{i}": w.astype(np.float32) for i, w in enumerate(judge.coefs_)}
-        biases = {f"judge_b{i}": b.astype(np.float32) for i, b in enumerate(judge.intercepts_)}
-        return {**weights, **biases, "judge_scale": np.float32(1 / self.max_value)}
+        weights = {JUDGE_W.format(i): w.astype(np.float32) for i, w in enumerate(judge.coefs_)}
+        biases = {JUDGE_B.format(i): b.astype(np.float32) for i, b in enumerate(judge.intercepts_)}
+        return {**weights, **biases, JUDGE_SCALE: np.float32(1 / self.max_value)}

@@ -24,6 +24,7 @@ from dlforge.data.preprocess import Preprocessor
 from dlforge.data.specs import Spec
 from dlforge.data.split import check_fractions
 from dlforge.errors import UserError
+from dlforge.keys import RANK_ITEM, RANK_USER
 
 USER, ITEM = "user", "movie"  # the served request columns
 
@@ -221,8 +222,8 @@ class Ratings(Spec):
             movies.append(np.sort(pick))
         empty = np.zeros(0, dtype=np.int64)
         return {
-            "rank_user": np.concatenate(users) if users else empty,
-            "rank_movie": np.concatenate(movies) if movies else empty,
+            RANK_USER: np.concatenate(users) if users else empty,
+            RANK_ITEM: np.concatenate(movies) if movies else empty,
         }
 
 

@@ -22,6 +22,7 @@ from dlforge.data.preprocess import Preprocessor
 from dlforge.data.specs import Spec
 from dlforge.data.split import chronological_split
 from dlforge.errors import UserError
+from dlforge.keys import SERIES, TIME, positions
 
 
 def lag_columns(window: int) -> list[str]:
@@ -183,4 +184,4 @@ class TimeSeries(Spec):
     def extras(self, df: pd.DataFrame, idx: dict[str, np.ndarray], pre: Preprocessor) -> dict[str, np.ndarray]:
         """The whole series, its times and each split's target positions: the baselines and plots need them."""
         times = self._times(df).to_numpy()
-        return {"series": self.series(df), "time": times, **{f"{s}_positions": i for s, i in idx.items()}}
+        return {SERIES: self.series(df), TIME: times, **{positions(s): i for s, i in idx.items()}}

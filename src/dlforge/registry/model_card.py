@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlforge import keys as K
+
 MAX_CHARS = 5000  # MLflow's model_versions.description column
 _HISTORY_ROWS = 5
 
@@ -79,7 +81,7 @@ def render(
         "## Data",
         f"- source: `{data['source']}`",
         f"- split (seed {data['seed']}): {sizes} rows; val {data['val']:g}, test {data['test']:g} of the rows",
-        f"- prepared-data hash: `{lineage.get('dlforge.data_hash', 'unknown')}`",
+        f"- prepared-data hash: `{lineage.get(K.DATA_HASH, 'unknown')}`",
         "",
         "## Test metrics (same test requests for every method)",
         *metrics_table(metrics),
@@ -91,8 +93,8 @@ def render(
         f"- champion after this run: v{gate['champion_version']}",
         "",
         "## Lineage",
-        f"- git commit `{lineage.get('dlforge.git_commit', 'unknown')}`"
-        f" (uncommitted changes: {lineage.get('dlforge.git_dirty', 'unknown')})",
+        f"- git commit `{lineage.get(K.GIT_COMMIT, 'unknown')}`"
+        f" (uncommitted changes: {lineage.get(K.GIT_DIRTY, 'unknown')})",
         f"- training run `{lineage['run_id']}`",
     ]
     if history:

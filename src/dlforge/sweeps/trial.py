@@ -6,6 +6,7 @@ import os
 
 from omegaconf import DictConfig
 
+from dlforge import keys as K
 from dlforge.sweeps.parent_run import SWEEP_RUN_ENV
 
 
@@ -24,7 +25,7 @@ def as_trial(cfg: DictConfig) -> None:
     hydra = HydraConfig.get()
     overrides = [o for o in hydra.overrides.task if not o.startswith("sweep.")]
     tags = {
-        "dlforge.trial": str(cfg.sweep.trial if cfg.sweep.trial is not None else hydra.job.num),
+        K.TRIAL: str(cfg.sweep.trial if cfg.sweep.trial is not None else hydra.job.num),
         "dlforge.overrides": " ".join(overrides),
     }
     if os.environ.get(SWEEP_RUN_ENV):

@@ -15,6 +15,7 @@ from mlflow.entities import DatasetInput, InputTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
+from dlforge import keys as K
 from dlforge.data.prepared import SPLITS, Prepared
 
 DIGEST_CHARS = 36  # MLflow's datasets.digest column is VARCHAR(36)
@@ -42,5 +43,5 @@ def inputs(data: Prepared, name: str, data_hash: str) -> list[DatasetInput]:
 
 def log(client: MlflowClient, run_id: str, data: Prepared, name: str) -> None:
     """Log the splits of `data` as the run's dataset inputs; the digest is the run's `dlforge.data_hash` tag."""
-    data_hash = client.get_run(run_id).data.tags["dlforge.data_hash"]
+    data_hash = client.get_run(run_id).data.tags[K.DATA_HASH]
     client.log_inputs(run_id, datasets=inputs(data, name, data_hash))

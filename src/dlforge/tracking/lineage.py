@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from dlforge import keys as K
 from dlforge.io import tree_hash
 
 
@@ -24,7 +25,7 @@ def tags(prepared: str | Path) -> dict[str, str]:
     commit = _git("rev-parse", "HEAD")
     status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)dvc.lock")
     return {
-        "dlforge.git_commit": commit or "unknown",
-        "dlforge.git_dirty": "unknown" if status is None else str(bool(status)).lower(),
-        "dlforge.data_hash": tree_hash(prepared),
+        K.GIT_COMMIT: commit or "unknown",
+        K.GIT_DIRTY: "unknown" if status is None else str(bool(status)).lower(),
+        K.DATA_HASH: tree_hash(prepared),
     }

@@ -10,6 +10,8 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+from dlforge import keys as K
+
 
 def cpu_model() -> str:
     cpuinfo = Path("/proc/cpuinfo")
@@ -24,7 +26,7 @@ def tags() -> dict[str, str]:
     import torch
 
     return {
-        "dlforge.cpu": cpu_model(),
-        "dlforge.torch_threads": str(torch.get_num_threads()),
-        "dlforge.torch_version": torch.__version__,
+        K.CPU: cpu_model(),
+        K.TORCH_THREADS: str(torch.get_num_threads()),
+        K.TORCH_VERSION: torch.__version__,
     }

@@ -33,6 +33,9 @@ from hydra.core.utils import JobStatus
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig, OmegaConf
 
+from dlforge import keys as K
+from dlforge.errors import UserError
+
 
 @dataclass
 class OptunaSweeperConf:
@@ -42,7 +45,7 @@ class OptunaSweeperConf:
     n_trials: int = 20
     n_jobs: int | None = None  # trials launched together; None: the launcher's n_jobs, else 1
     seed: int = 42
-    objective: Any = "best_val_loss"  # a value train returns, or a list of them (multi-objective)
+    objective: Any = K.BEST + "val_loss"  # a value train returns, or a list of them (multi-objective)
     direction: Any = "minimize"  # minimize/maximize, or one per objective
     sampler: Any = None  # an Optuna sampler `_target_` config (conf/hydra/sweeper/sampler/); None: TPE with `seed`
     pruner: Any = None  # an Optuna pruner `_target_` config (conf/hydra/sweeper/pruner/); None: no pruning
@@ -84,14 +87,14 @@ class OptunaSweeper(Sweeper):
         directions = [direction] if isinstance(direction, str) else list(direction)
         self.directions = [{"min": "minimize", "max": "maximize"}.get(d, d) for d in directions]
         if len(self.directions) != len(self.objectives):
-            raise ValueError(
+            raise UserError(
                 f"hydra.sweeper.direction: one direction per objective ({len(self.objectives)}), got {len(self.directions)}"
             )
         self.objective, self.direction = self.objectives[0], self.directions[0]  # what a trial reports for pruning
         self.sampler = sampler  # built by Hydra from its `_target_` (e.g. optuna.samplers.TPESampler), or None
         self.pruner = pruner  # built by Hydra from its `_target_` (e.g. optuna.pruners.MedianPruner), or None
         if len(self.objectives) > 1 and pruner is not None and type(pruner).__name__ != "NopPruner":
-            raise ValueError(
+            raise UserError(
                 f"hydra.sweeper.pruner: Optuna cannot prune a multi-objective study ({', '.join(self.objectives)}); "
                 "use hydra/sweeper/pruner=none"
             )
@@ -115,7 +118,7 @@ class OptunaSweeper(Sweeper):
             )
         if kind == "float":
             return trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=spec.get("log", False))
-        raise ValueError(f"hydra.sweeper.params.{key}: unknown type '{kind}' (float, int or categorical)")
+        raise UserError(f"hydra.sweeper.params.{key}: unknown type '{kind}' (float, int or categorical)")
 
     def _overrides(self, trial: Any, arguments: list[str]) -> tuple[str, ...]:
         chosen = [f"{key}={self._suggest(trial, key, spec)}" for key, spec in self.params.items()]

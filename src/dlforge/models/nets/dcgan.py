@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from dlforge.errors import UserError
+from dlforge.keys import JUDGE_B, JUDGE_SCALE, JUDGE_W
 
 
 def latent(seeds: np.ndarray, dim: int) -> torch.Tensor:
@@ -99,18 +100,19 @@ class Judge(nn.Module):
 
     def __init__(self, extras: dict[str, np.ndarray]):
         super().__init__()
-        n = sum(k.startswith("judge_w") for k in extras)
+        n = sum(k.startswith(JUDGE_W.format("")) for k in extras)
         if not n:
             raise UserError(
                 "prepared data has no frozen judge (extras.npz judge_w*): run prepare with a generation data spec"
             )
         self.layers = nn.ModuleList()
         for i in range(n):
-            layer = nn.Linear(*extras[f"judge_w{i}"].shape).double().requires_grad_(False)
-            layer.weight.copy_(torch.from_numpy(extras[f"judge_w{i}"].T.astype(np.float64)))
-            layer.bias.copy_(torch.from_numpy(extras[f"judge_b{i}"].astype(np.float64)))
+            w, b = extras[JUDGE_W.format(i)], extras[JUDGE_B.format(i)]
+            layer = nn.Linear(*w.shape).double().requires_grad_(False)
+            layer.weight.copy_(torch.from_numpy(w.T.astype(np.float64)))
+            layer.bias.copy_(torch.from_numpy(b.astype(np.float64)))
             self.layers.append(layer)
-        self.scale = float(extras["judge_scale"])
+        self.scale = float(extras[JUDGE_SCALE])
         self.num_features = self.layers[-1].in_features  # read by torchmetrics' Fréchet distance
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
