@@ -5,7 +5,7 @@ gets the composed config (as params and as config.yaml), per-epoch train/val cur
 tags; its id goes to run.json so evaluate and register log into the same run.
 
 Scaling out: with several devices this process launches one DDP worker per device on the resolved
-config (dlforge.distributed), so Hydra runs once per job. Every rank runs `fit`; only global rank 0
+config (dlforge.distributed, pipelines/train_worker.py), so Hydra runs once per job. Every rank runs `fit`; only global rank 0
 logs to MLflow and writes the outputs.
 
 Resuming (dlforge.models.resume): checkpoints go to a persistent folder keyed by config and data; a
@@ -22,11 +22,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from dlforge import distributed
+from dlforge import keys as K
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir
 from dlforge.sweeps.trial import as_trial
 from dlforge.threads import limit as limit_threads
+from pipelines import train_worker
 from pipelines._entry import hydra_entry
 
 
@@ -35,7 +37,7 @@ def run(cfg: DictConfig) -> dict[str, float]:
     prepared_data.load(cfg.paths.prepared)  # fail here, not in every worker, when prepare has not run
     as_trial(cfg)  # inside a multirun: trial tags, parent run, a model folder of its own
     if distributed.needs_launch(cfg.trainer, cfg.train.batch_size):
-        return distributed.launch(cfg, __spec__.name)
+        return distributed.launch(cfg, train_worker.__name__)
     return fit(cfg)
 
 
@@ -74,7 +76,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         liveness.close_stale(client, cfg.tracking.experiment)
         tags = {**lineage.tags(cfg.paths.prepared), **cfg.tracking.tags, **liveness.owner_tags(), **machine.tags()}
         if cfg.train.tuned_by:
-            tags["dlforge.sweep_run_id"] = cfg.train.tuned_by
+            tags[K.SWEEP_RUN_ID] = cfg.train.tuned_by
         previous = ckpts.run_id() if ckpts.last else None
         run_id = previous if previous and runs.exists(client, previous) else None
         if previous and run_id is None:
@@ -98,7 +100,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
             cfg.sweep.storage,
             cfg.sweep.study,
             cfg.sweep.trial,
-            cfg.sweep.objective.removeprefix("best_"),
+            cfg.sweep.objective.removeprefix(K.BEST),
             cfg.sweep.pruner,
         )
         callbacks.append(pruning)
@@ -121,7 +123,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         )
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
     if checkpoint and checkpoint.best_model_score is not None:
-        metrics[f"best_{checkpoint.monitor}"] = float(checkpoint.best_model_score)
+        metrics[K.BEST + checkpoint.monitor] = float(checkpoint.best_model_score)
     if pruning and pruning.pruned:
         metrics["pruned"] = 1.0
         if logger and trainer.is_global_zero:
@@ -149,4 +151,4 @@ def fit(cfg: DictConfig) -> dict[str, float]:
 main = hydra_entry(run)
 
 if __name__ == "__main__":
-    distributed.worker(fit) if distributed.is_worker() else main()
+    main()

@@ -36,6 +36,7 @@ def _overrides(tmp: Path, name: str, *extra: str) -> list[str]:
     )
 
 
+@pytest.mark.e2e  # several processes: not in make test-fast
 def test_two_process_ddp_matches_one_process_and_has_one_of_everything(work: Path):
     single = _run([sys.executable, "-m", "pipelines.train", *_overrides(work, "single")], work)
     ddp = _run([sys.executable, "-m", "pipelines.train", *_overrides(work, "ddp", "trainer=ddp_cpu")], work)
@@ -81,6 +82,7 @@ def test_batch_that_does_not_divide_fails_before_launch(work: Path):
     assert not (work / "models").exists()
 
 
+@pytest.mark.e2e  # several processes: not in make test-fast
 def test_two_nodes_on_localhost_with_torchrun(work: Path):
     port = free_port()
     common = [
@@ -129,6 +131,7 @@ def test_two_nodes_on_localhost_with_torchrun(work: Path):
     assert {p.name for p in work.iterdir()} == EXPECTED
 
 
+@pytest.mark.e2e  # several processes: not in make test-fast
 def test_multirun_with_ddp_trials_gives_one_run_per_trial(work: Path):
     sweep = work / "sweep"
     result = _run(

@@ -3,7 +3,7 @@
 Lightning's own DDP launcher re-executes `sys.argv` in every child. Under Hydra that re-composes the
 config, and inside a multirun it re-launches the whole sweep. Instead, when a stage needs several
 processes on this node and is not already one of them, `launch` writes the composed config (fully
-resolved) to a temp file and starts `torch.distributed.run` on `python -m <stage module>`; each
+resolved) to a temp file and starts `torch.distributed.run` on `python -m <worker module>` (pipelines.train_worker); each
 worker reads that file, so every rank trains on exactly the job's config. Global rank 0 returns the
 metrics to the launching process through a JSON file. Under an external launcher (torchrun, srun)
 the processes already exist, and the stage trains directly.
@@ -100,7 +100,3 @@ def worker(fit: Callable[[DictConfig], dict[str, Any]]) -> None:
         sys.exit(2)
     if int(os.environ.get("RANK", "0")) == 0:
         write_json(os.environ[RESULT_ENV], metrics)
-
-
-def is_worker() -> bool:
-    return CONFIG_ENV in os.environ

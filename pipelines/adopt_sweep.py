@@ -1,6 +1,6 @@
-"""Promote a sweep's winner into the pipeline: best params → conf/experiment/<use case>.yaml.
+"""Adopt a sweep's winner into the pipeline: best params → conf/experiment/<use case>.yaml.
 
-    python -m pipelines.promote_sweep experiment=credit_default hparams_search=credit_default
+    python -m pipelines.adopt_sweep experiment=credit_default hparams_search=credit_default
     dvc repro        # trains, evaluates and registers the winner (version tagged dlforge.sweep_run_id)
 
 Same arguments as the sweep minus `-m`: the study and its storage come from hparams_search.
@@ -18,13 +18,13 @@ from pipelines._entry import CONF, hydra_entry
 def run(cfg: DictConfig) -> dict:
     hydra = HydraConfig.get()
     if "study_name" not in hydra.sweeper:
-        raise UserError("promote_sweep needs hparams_search=<use case>: it names the study and where it is stored")
+        raise UserError("adopt_sweep needs hparams_search=<use case>: it names the study and where it is stored")
     if hydra.runtime.choices.get("experiment") in (None, "null"):
-        raise UserError("promote_sweep needs experiment=<use case>: the config file the winner is written into")
+        raise UserError("adopt_sweep needs experiment=<use case>: the config file the winner is written into")
     from mlflow.tracking import MlflowClient
 
+    from dlforge.sweeps.adopt import best_params, write_winner
     from dlforge.sweeps.parent_run import find_study_run
-    from dlforge.sweeps.promote import best_params, write_winner
 
     study = hydra.sweeper.study_name
     number, value, params = best_params(hydra.sweeper.storage, study)
