@@ -17,6 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from dlforge import faults
+from dlforge import keys as K
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir, write_json
@@ -37,7 +38,7 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
     ref = runs.read_run_ref(models / "run.json")
     task = instantiate(cfg.task)
     net = load_net(models / "model.pt")
-    preds = {"model": task.predict(net, data.preprocessor(), task.serving_input(data)), **task.baselines(data)}
+    preds = {"model": task.serving.predict(net, data.preprocessor(), task.serving_input(data)), **task.baselines(data)}
     truth = task.reference(data)
     metrics = {name: task.metrics(p, truth) for name, p in preds.items()}
 
@@ -76,7 +77,7 @@ def test_metrics(client, run_id: str, name: str, metrics: dict[str, dict[str, fl
 
     from dlforge.tracking.datasets import DIGEST_CHARS
 
-    digest = client.get_run(run_id).data.tags["dlforge.data_hash"][:DIGEST_CHARS]
+    digest = client.get_run(run_id).data.tags[K.DATA_HASH][:DIGEST_CHARS]
     now = int(time.time() * 1000)
     return [
         Metric(("test_" if method == "model" else f"{method}_test_") + k, v, now, 0, None, f"{name}-test", digest)

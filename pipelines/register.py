@@ -26,10 +26,12 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from dlforge import faults
+from dlforge import keys as K
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.errors import UserError
 from dlforge.io import read_json, write_json
+from dlforge.tasks.directions import higher_is_better
 from dlforge.threads import limit as limit_threads
 from pipelines._entry import hydra_entry
 
@@ -44,6 +46,7 @@ def run(cfg: DictConfig) -> dict:
         raise UserError(
             f"config key 'register.gate.metric': '{gate.metric}' is not a metric of this task (has: {', '.join(test_metrics)})"
         )
+    higher_is_better(gate.metric)  # a metric without a direction fails here, before anything is logged
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
@@ -62,7 +65,7 @@ def run(cfg: DictConfig) -> dict:
     requests, truth, pre = task.serving_input(data), task.reference(data), data.preprocessor()
 
     def predictions(model_uri: str):
-        return task.pred_from_output(publish.predict(model_uri, requests), pre)
+        return task.serving.pred_from_output(publish.predict(model_uri, requests), pre)
 
     name = cfg.register.model_name
     with aliases.hold(client, name):  # one registration at a time: read champion → gate → move
@@ -92,7 +95,7 @@ def run(cfg: DictConfig) -> dict:
         else:
             liveness.claim(client, run_id)  # log_model reopens the training run: mark it as ours while it is open
             with tempfile.TemporaryDirectory(prefix="dlforge-register-") as tmp:
-                model_uri = publish.log_model(run_id, models / "model.pt", data, cfg.task._target_, requests, Path(tmp))
+                model_uri = publish.log_model(run_id, models / "model.pt", data, task.serving, requests, Path(tmp))
         challenger = predictions(model_uri)
         decision = paired_bootstrap(
             gate.metric,
@@ -100,7 +103,7 @@ def run(cfg: DictConfig) -> dict:
             challenger,
             champion,
             truth,
-            gate.higher_is_better,
+            higher_is_better(gate.metric),
             gate.min_improvement,
             gate.confidence,
             gate.bootstrap_samples,
@@ -116,12 +119,9 @@ def run(cfg: DictConfig) -> dict:
 
         tags = {f"test_{k}": str(v) for k, v in test_metrics.items()}
         tags.update(
-            {
-                f"dlforge.gate.{k}": str(v).lower() if isinstance(v, bool) else str(v)
-                for k, v in decision.figures().items()
-            }
+            {f"{K.GATE}{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in decision.figures().items()}
         )
-        tags.update({"dlforge.gate.metric": gate.metric, "dlforge.gate.reason": decision.reason})
+        tags.update({K.GATE + "metric": gate.metric, K.GATE + "reason": decision.reason})
         tags.update({k: v for k, v in client.get_run(run_id).data.tags.items() if k.startswith("dlforge.")})
         if left is not None:
             for k, v in tags.items():
@@ -140,7 +140,7 @@ def run(cfg: DictConfig) -> dict:
         "version": int(version.version),
         "champion_version": champion_version,
         "metric": gate.metric,
-        "higher_is_better": gate.higher_is_better,
+        "higher_is_better": higher_is_better(gate.metric),
         **decision.figures(),
     }
     write_json(reports / "registry.json", record)  # DVC metrics: numbers and booleans (plus names)

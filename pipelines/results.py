@@ -16,7 +16,9 @@ import json
 import re
 from pathlib import Path
 
-import yaml
+from dlforge import keys as K
+from dlforge.tasks.directions import higher_is_better
+from pipelines.dvc_sync import declared_use_cases
 
 
 def _spread(s: dict | None) -> tuple[str, str]:
@@ -36,7 +38,7 @@ def table(root: Path = Path(".")) -> str:
 
     Entries named `floor_*` (e.g. real images scored as if generated) are references, not baselines: left out.
     """
-    use_cases = yaml.safe_load((root / "dvc.yaml").read_text())["vars"][0]["use_cases"]
+    use_cases = declared_use_cases(root)
     seeds_file = root / "docs" / "seeds.json"
     seeds = json.loads(seeds_file.read_text())["use_cases"] if seeds_file.exists() else {}
     rows = [
@@ -47,8 +49,9 @@ def table(root: Path = Path(".")) -> str:
         reports = root / "reports" / name
         metrics = json.loads((reports / "metrics.json").read_text())
         registry = json.loads((reports / "registry.json").read_text())
-        metric, higher = registry["metric"], registry.get("higher_is_better", True)
-        baselines = sorted((m[metric], b) for b, m in metrics.items() if b != "model" and not b.startswith("floor_"))
+        metric = registry["metric"]
+        higher = higher_is_better(metric)
+        baselines = sorted((m[metric], b) for b, m in metrics.items() if b != "model" and not b.startswith(K.FLOOR))
         if higher:
             baselines.reverse()
         (best, best_name), others = baselines[0], baselines[1:]

@@ -21,12 +21,14 @@ import statistics
 import sys
 from pathlib import Path
 
-import yaml
 from hydra import compose, initialize_config_dir
 
 import dlforge.config.schema  # noqa: F401  (registers the schema)
+from dlforge import keys as K
+from dlforge.tasks.directions import higher_is_better
 from pipelines import evaluate, prepare, train
 from pipelines._entry import CONF
+from pipelines.dvc_sync import declared_use_cases
 
 OUT = Path("docs/seeds.json")
 
@@ -55,8 +57,8 @@ def run_one(use_case: str, seed: int, root: Path) -> dict[str, float]:
     return {
         "torch_threads": torch.get_num_threads(),  # as train and evaluate set it (train.threads)
         "metric": metric,
-        "higher_is_better": cfg.register.gate.higher_is_better,
-        "values": {name: values[metric] for name, values in metrics.items() if not name.startswith("floor_")},
+        "higher_is_better": higher_is_better(metric),
+        "values": {name: values[metric] for name, values in metrics.items() if not name.startswith(K.FLOOR)},
     }
 
 
@@ -84,7 +86,7 @@ def summarise(per_seed: dict[int, dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    every = list(yaml.safe_load(Path("dvc.yaml").read_text())["vars"][0]["use_cases"])
+    every = list(declared_use_cases())
     parser.add_argument("--use-cases", nargs="+", default=every, choices=every, metavar="USE_CASE")
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
     parser.add_argument("--root", type=Path, default=Path("seeds"), help="where the runs write (gitignored)")
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         summary.update(  # provenance of the latest run; each use case keeps its own seeds
             generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             command=" ".join(["python -m pipelines.seeds", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]),
-            machine={k: v for k, v in machine.tags().items() if k != "dlforge.torch_threads"},  # threads: per use case
+            machine={k: v for k, v in machine.tags().items() if k != K.TORCH_THREADS},  # threads: per use case
         )
         args.out.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         s = summary["use_cases"][use_case]

@@ -30,9 +30,10 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from conftest import CONF, ROOT, copy_repo, sh, work_overrides
+from pipelines.dvc_sync import declared_use_cases
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-USE_CASES = DVC["vars"][0]["use_cases"]
+USE_CASES = declared_use_cases(ROOT)
 STAGES = ("prepare", "train", "evaluate", "register")
 PROJECT = ("pipelines", "dlforge", "hydra_plugins")
 # Config sections whose `_target_`s each stage instantiates (evaluate/register rebuild the network

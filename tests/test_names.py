@@ -23,7 +23,7 @@ from dlforge.errors import UserError
 from dlforge.io import read_json, write_json
 from dlforge.models.checkpoint import load_net, save_net
 from dlforge.serving.pyfunc import DlforgeModel
-from dlforge.tasks.base import Task
+from dlforge.tasks.base import Serving
 
 
 def _subclasses(package, base) -> set[str]:
@@ -38,7 +38,7 @@ def _subclasses(package, base) -> set[str]:
 
 def test_every_saved_class_has_a_stable_name_that_imports():
     nets = {yaml.safe_load(p.read_text())["net"]["_target_"] for p in (CONF / "model").glob("*.yaml")}
-    tasks = _subclasses(dlforge.tasks, Task) - {"dlforge.tasks.base.Task", "dlforge.tasks.base.PointPrediction"}
+    tasks = _subclasses(dlforge.tasks, Serving) - {"dlforge.tasks.base.Serving", "dlforge.tasks.base.PointServing"}
     preprocessors = _subclasses(dlforge.data, Preprocessor) - {"dlforge.data.preprocess.Preprocessor"}
     missing = sorted(p for p in nets | tasks | preprocessors if not names.stable(p).startswith(names.PREFIX))
     assert not missing, f"add these to dlforge.names.CLASSES: {missing}"
@@ -48,10 +48,10 @@ def test_every_saved_class_has_a_stable_name_that_imports():
 
 @pytest.fixture
 def moved(monkeypatch):
-    """MLP, TabularPreprocessor and Classification moved to another module; their old homes lose them."""
+    """MLP, TabularPreprocessor and ClassificationServing moved to another module; their old homes lose them."""
     module = types.ModuleType("relocated_classes")
     monkeypatch.setitem(sys.modules, "relocated_classes", module)
-    for name in ("MLP", "TabularPreprocessor", "Classification"):
+    for name in ("MLP", "TabularPreprocessor", "ClassificationServing"):
         old = names.CLASSES[name]
         home, _, attr = old.rpartition(".")
         setattr(module, name, get_class(old))
@@ -70,7 +70,7 @@ def _artifacts(tmp_path):
     raw = pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 0.0, 1.0], "c": ["x", "y", "x"]})
     pre = TabularPreprocessor.fit(raw, ["a", "b"], ["c"], ["neg", "pos"])
     write_json(tmp_path / "preprocess.json", pre.to_state())
-    write_json(tmp_path / "task.json", {"_target_": names.stable("dlforge.tasks.classification.Classification")})
+    write_json(tmp_path / "task.json", {"_target_": names.stable("dlforge.tasks.classification.ClassificationServing")})
     return net, raw
 
 
@@ -90,7 +90,7 @@ def test_artifacts_saved_before_a_move_load_after_it(tmp_path, request):
             }
         )
     )
-    assert type(model.pre) is relocated.TabularPreprocessor and model.task is relocated.Classification
+    assert type(model.pre) is relocated.TabularPreprocessor and model.serving is relocated.ClassificationServing
     assert torch.equal(loaded(torch.from_numpy(model.pre.transform(raw))), expected)
 
 
@@ -105,6 +105,14 @@ def test_an_old_import_path_loads_through_moved(tmp_path, moved, monkeypatch):
         from_state(old)
     monkeypatch.setitem(names.MOVED, old["class"], "dlforge:TabularPreprocessor")
     assert type(from_state(old)) is moved.TabularPreprocessor
+
+
+@pytest.mark.parametrize("stored", ["dlforge:Classification", "dlforge.tasks.classification.Classification"])
+def test_a_task_json_from_before_the_serving_split_loads_its_serving_class(stored):
+    """Champions logged when one task class both served and evaluated name it; they load its Serving class."""
+    from dlforge.tasks.classification import ClassificationServing
+
+    assert get_class(names.resolve(stored)) is ClassificationServing
 
 
 def test_an_unknown_stable_name_is_one_line():

@@ -124,7 +124,7 @@ def test_winner_written_back_then_trained_and_registered_by_dvc(tmp_path: Path):
         "up to date" in sh(["dvc", "status", "--with-deps", "register@credit_default"], repo).stdout
     )  # the sweep left the pipeline alone
 
-    out = sh([sys.executable, "-m", "pipelines.promote_sweep", *sweep], repo).stdout
+    out = sh([sys.executable, "-m", "pipelines.adopt_sweep", *sweep], repo).stdout
     best = optuna.load_study(study_name="credit_default", storage=f"sqlite:///{repo}/optuna.db").best_trial
     assert f"trial {best.number}" in out
     experiment = yaml.safe_load((repo / "conf/experiment/credit_default.yaml").read_text())

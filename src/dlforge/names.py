@@ -13,13 +13,13 @@ from dlforge.errors import UserError
 
 PREFIX = "dlforge:"
 CLASSES = {
-    # tasks (task.json of a logged model)
-    "Classification": "dlforge.tasks.classification.Classification",
-    "TextClassification": "dlforge.tasks.text_classification.TextClassification",
-    "Regression": "dlforge.tasks.regression.Regression",
-    "Forecasting": "dlforge.tasks.forecasting.Forecasting",
-    "Recommendation": "dlforge.tasks.recommendation.Recommendation",
-    "Generation": "dlforge.tasks.generation.Generation",
+    # the families' Serving classes (task.json of a logged model)
+    "ClassificationServing": "dlforge.tasks.classification.ClassificationServing",
+    "TextClassificationServing": "dlforge.tasks.text_classification.TextClassificationServing",
+    "RegressionServing": "dlforge.tasks.regression.RegressionServing",
+    "ForecastingServing": "dlforge.tasks.forecasting.ForecastingServing",
+    "RecommendationServing": "dlforge.tasks.recommendation.RecommendationServing",
+    "GenerationServing": "dlforge.tasks.generation.GenerationServing",
     # preprocessors (preprocess.json)
     "TabularPreprocessor": "dlforge.data.preprocess.TabularPreprocessor",
     "ImagePreprocessor": "dlforge.data.preprocess.ImagePreprocessor",
@@ -36,7 +36,20 @@ CLASSES = {
     "MatrixFactorization": "dlforge.models.nets.matrix_factorization.MatrixFactorization",
     "Generator": "dlforge.models.nets.dcgan.Generator",
 }
-MOVED: dict[str, str] = {}  # "old.module.Class": "dlforge:Class", for artifacts that stored an import path
+MOVED: dict[str, str] = {  # an old stored name → its stable name today (artifacts saved before a move)
+    "dlforge:Classification": "dlforge:ClassificationServing",  # task classes served and evaluated until the Serving split
+    "dlforge:TextClassification": "dlforge:TextClassificationServing",  # task classes served and evaluated until the Serving split
+    "dlforge:Regression": "dlforge:RegressionServing",  # task classes served and evaluated until the Serving split
+    "dlforge:Forecasting": "dlforge:ForecastingServing",  # task classes served and evaluated until the Serving split
+    "dlforge:Recommendation": "dlforge:RecommendationServing",  # task classes served and evaluated until the Serving split
+    "dlforge:Generation": "dlforge:GenerationServing",  # task classes served and evaluated until the Serving split
+    "dlforge.tasks.classification.Classification": "dlforge:ClassificationServing",  # an import path stored before stable names
+    "dlforge.tasks.text_classification.TextClassification": "dlforge:TextClassificationServing",  # an import path stored before stable names
+    "dlforge.tasks.regression.Regression": "dlforge:RegressionServing",  # an import path stored before stable names
+    "dlforge.tasks.forecasting.Forecasting": "dlforge:ForecastingServing",  # an import path stored before stable names
+    "dlforge.tasks.recommendation.Recommendation": "dlforge:RecommendationServing",  # an import path stored before stable names
+    "dlforge.tasks.generation.Generation": "dlforge:GenerationServing",  # an import path stored before stable names
+}
 
 
 def stable(path: str) -> str:

@@ -14,16 +14,16 @@ from typing import Any
 
 import mlflow
 import mlflow.pyfunc
-from mlflow.models import infer_signature
 
 import dlforge
+from dlforge import keys as K
 from dlforge import names
 from dlforge.data.prepared import Prepared
 from dlforge.io import write_json
 from dlforge.serving import pyfunc
 
 # What the served model imports; exact versions from this environment (the lock file).
-APPLIED = "dlforge.gate.applied"  # version tag: its gate decision is recorded and its aliases moved
+APPLIED = K.GATE_APPLIED  # version tag: its gate decision is recorded and its aliases moved
 
 _REQUIREMENTS = ("torch", "torchmetrics", "numpy", "pandas", "pyarrow", "hydra-core", "mlflow")
 
@@ -32,13 +32,13 @@ def _requirements() -> list[str]:
     return [f"{name}=={md.version(name).split('+')[0]}" for name in _REQUIREMENTS]
 
 
-def log_model(run_id: str, net_path: Path, prepared: Prepared, task_target: str, requests: Any, workdir: Path) -> str:
+def log_model(run_id: str, net_path: Path, prepared: Prepared, serving: type, requests: Any, workdir: Path) -> str:
     """Log preprocessing + network as one pyfunc model in run `run_id`; return its model URI.
 
-    The first `requests` (raw test inputs) are the input example and give the signature, unless the
-    task class defines its own `signature(example, output)` (several kinds of request).
+    `serving` is the task's Serving class (dlforge.tasks.base): task.json names it by its stable name,
+    and its `signature(example, output)` gives the signature from the first `requests` (raw test inputs).
     """
-    write_json(workdir / "task.json", {"_target_": names.stable(task_target)})  # a stable class name
+    write_json(workdir / "task.json", {"_target_": names.stable(f"{serving.__module__}.{serving.__qualname__}")})
     artifacts = {
         "net": str(net_path),
         "preprocess": str(prepared.path / "preprocess.json"),
@@ -49,7 +49,7 @@ def log_model(run_id: str, net_path: Path, prepared: Prepared, task_target: str,
     example = requests[:5]
     with warnings.catch_warnings():  # integer labels: MLflow's hint about missing values does not apply
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column")
-        signature = getattr(local.task, "signature", infer_signature)(example, local.predict(None, example))
+        signature = serving.signature(example, local.predict(None, example))
     signature = pyfunc.servable_signature(signature)  # the preprocessor checks and casts requests
     with mlflow.start_run(run_id=run_id):
         info = mlflow.pyfunc.log_model(

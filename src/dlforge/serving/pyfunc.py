@@ -1,7 +1,7 @@
 """A pyfunc that takes raw inputs (feature columns, pixel arrays, texts, ids, seeds) and answers them.
 
 Artifacts: `net` (dlforge.models.checkpoint file), `preprocess` (fitted preprocessor JSON) and
-`task` (a JSON naming the task class whose `serve` turns requests into outputs).
+`task` (a JSON naming the family's Serving class, dlforge.tasks.base, whose `serve` turns requests into outputs).
 
 What a request may look like is checked here, by the preprocessor, not by MLflow's schema
 enforcement: `servable_signature` declares named columns as `Any` and optional and image shapes
@@ -86,13 +86,13 @@ class DlforgeModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         self.pre = from_state(read_json(context.artifacts["preprocess"]))
         self.net = load_net(context.artifacts["net"])
-        self.task = get_class(names.resolve(read_json(context.artifacts["task"])["_target_"]))
+        self.serving = get_class(names.resolve(read_json(context.artifacts["task"])["_target_"]))
 
     def predict(self, context, model_input, params=None):
         if _no_rows(model_input):
             raise RequestError("input: the request has no rows; expected at least one")
         try:
-            return self.task.serve(self.net, self.pre, model_input)
+            return self.serving.serve(self.net, self.pre, model_input)
         except UserError as e:
             raise RequestError(str(e)) from None
 

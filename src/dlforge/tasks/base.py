@@ -1,19 +1,26 @@
 """The contract between a family of use cases and the evaluate/register stages and the served model.
 
-Serving side (static: the served model has the network and the preprocessor, not the config):
+Two classes per family, split by who calls them:
+
+Serving (static: the served model has the network and the fitted preprocessor, not the config; the
+class the logged model's task.json names, by its stable name in dlforge.names):
     predict(net, pre, raw)          raw inputs → predictions in natural units (probabilities, values, images)
     format_output(pred, pre)        predictions → what the served model returns
     pred_from_output(output, pre)   and back (the gate scores registered models through their pyfunc)
     serve(net, pre, raw)            what the pyfunc's predict calls (override for several request kinds)
+    signature(example, output)      the logged model's MLflow signature (default: inferred from the example)
 
-Stage side (an instance built from conf/task/):
+Task (an instance built from conf/task/ for evaluate and register; every input is an argument or a
+constructor value from config, so no method needs another called first):
+    serving                         its family's Serving class
     serving_input(data)             the raw test requests both evaluate and the gate score
     reference(data)                 what predictions are compared with (natural-unit test targets)
     baselines(data)                 classical methods fitted on train, predicting the same test requests
                                     (a name starting `floor_` is a reference a perfect model would reach,
                                     reported beside the baselines but never counted as one)
-    metric(name, pred, ref)         one metric (the gate recomputes it on bootstrap resamples)
-    metric_names                    every metric evaluate reports
+    metric(name, pred, ref)         one metric (the gate recomputes it on bootstrap resamples); its
+                                    direction is in dlforge.tasks.directions
+    metrics(pred, ref)              every metric evaluate reports
     strata(data)                    labels to stratify the gate's bootstrap on, or None
     plots(preds, data, out)         PNGs (DVC image plots and MLflow artifacts)
     DATA_PLOTS, plot_data(preds, data, out)
@@ -49,10 +56,8 @@ def forward(net: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray
         return np.concatenate([net(b).double().numpy() for b in t.split(batch_size)]) if len(t) else np.zeros((0,))
 
 
-class Task:
-    metric_names: list[str] = []
-    DATA_PLOTS: dict[str, dict[str, Any]] = {}  # file written by plot_data → its DVC plot properties
-    EXPLAIN_PLOTS: dict[str, dict[str, Any] | None] = {}  # file written by explain → DVC plot properties (None: image)
+class Serving:
+    """What the served model calls: static, given the network and the fitted preprocessor."""
 
     @staticmethod
     def predict(net: nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
@@ -69,6 +74,21 @@ class Task:
     @classmethod
     def serve(cls, net: nn.Module, pre: Preprocessor, raw: Any) -> Any:
         return cls.format_output(cls.predict(net, pre, raw), pre)
+
+    @staticmethod
+    def signature(example: Any, output: Any) -> Any:
+        from mlflow.models import infer_signature
+
+        return infer_signature(example, output)
+
+
+class Task:
+    """What evaluate and register call: an instance built from conf/task/."""
+
+    serving: type[Serving] = Serving
+    metric_names: list[str] = []
+    DATA_PLOTS: dict[str, dict[str, Any]] = {}  # file written by plot_data → its DVC plot properties
+    EXPLAIN_PLOTS: dict[str, dict[str, Any] | None] = {}  # file written by explain → DVC plot properties (None: image)
 
     def serving_input(self, data: Prepared) -> Any:
         return data.raw("test")
@@ -99,7 +119,7 @@ class Task:
         raise NotImplementedError
 
 
-class PointPrediction(Task):
+class PointServing(Serving):
     """One value per request in the target's natural units, served as a one-column table."""
 
     output_column = "prediction"

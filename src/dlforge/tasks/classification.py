@@ -17,7 +17,7 @@ from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
 from dlforge.tasks import explain as ex
 from dlforge.tasks import plot_data
-from dlforge.tasks.base import Task, forward
+from dlforge.tasks.base import Serving, Task, forward
 
 # Binary tasks score the positive (last) class's probability; multiclass ones the full matrix.
 _METRICS: dict[int, dict[str, Any]] = {
@@ -36,8 +36,33 @@ _METRICS: dict[int, dict[str, Any]] = {
 }
 
 
+class ClassificationServing(Serving):
+    """The served classifier: raw inputs → class probabilities → the label and one probability column per class."""
+
+    @staticmethod
+    def predict(net: torch.nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
+        return torch.from_numpy(forward(net, pre.transform(raw))).softmax(-1).numpy()
+
+    @staticmethod
+    def format_output(probs: np.ndarray, pre: Preprocessor) -> Any:
+        """What a served model returns: the predicted label and one probability column per class."""
+        import pandas as pd
+
+        out = pd.DataFrame({"label": np.asarray(pre.classes, dtype=object)[probs.argmax(1)]})
+        for i, c in enumerate(pre.classes):
+            out[f"proba_{c}"] = probs[:, i]
+        return out
+
+    @staticmethod
+    def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
+        """The class-probability matrix back out of a served model's output (for the gate)."""
+        return output[[f"proba_{c}" for c in pre.classes]].to_numpy(np.float64)
+
+
 class Classification(Task):
     """Scores class-probability matrices (n, k) against integer labels."""
+
+    serving = ClassificationServing
 
     DATA_PLOTS = {
         "roc.json": {
@@ -95,10 +120,6 @@ class Classification(Task):
 
     def strata(self, data: Prepared) -> np.ndarray:
         return self.reference(data)
-
-    @staticmethod
-    def predict(net: torch.nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
-        return torch.from_numpy(forward(net, pre.transform(raw))).softmax(-1).numpy()
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
         """The classical baseline fitted on the model-ready training features (flattened)."""
@@ -212,18 +233,3 @@ class Classification(Task):
     def _thin(self, a: torch.Tensor, b: torch.Tensor) -> list[tuple[float, float]]:
         keep = np.unique(np.linspace(0, len(a) - 1, min(len(a), self.curve_points)).astype(int))
         return [(round(float(a[i]), 5), round(float(b[i]), 5)) for i in keep]
-
-    @staticmethod
-    def format_output(probs: np.ndarray, pre: Preprocessor) -> Any:
-        """What a served model returns: the predicted label and one probability column per class."""
-        import pandas as pd
-
-        out = pd.DataFrame({"label": np.asarray(pre.classes, dtype=object)[probs.argmax(1)]})
-        for i, c in enumerate(pre.classes):
-            out[f"proba_{c}"] = probs[:, i]
-        return out
-
-    @staticmethod
-    def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
-        """The class-probability matrix back out of a served model's output (for the gate)."""
-        return output[[f"proba_{c}" for c in pre.classes]].to_numpy(np.float64)

@@ -7,6 +7,7 @@ forecast on the training span, so MASE < 1 beats that naive forecast on the data
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,13 @@ import pandas as pd
 import torch
 from torchmetrics.functional import mean_absolute_error, mean_squared_error
 
+from dlforge.data import prepared as prepared_data
 from dlforge.data.prepared import Prepared
 from dlforge.errors import UserError
+from dlforge.keys import SERIES, TIME, positions
 from dlforge.tasks import explain as ex
 from dlforge.tasks import plot_data
-from dlforge.tasks.base import PointPrediction
+from dlforge.tasks.base import PointServing, Task
 
 
 def naive_scale(series: np.ndarray, train_positions: np.ndarray, period: int) -> float:
@@ -32,11 +35,24 @@ def naive_scale(series: np.ndarray, train_positions: np.ndarray, period: int) ->
     return float(np.abs(span[period:] - span[:-period]).mean()) or 1.0
 
 
-class Forecasting(PointPrediction):
+class ForecastingServing(PointServing):
+    """The served forecaster: raw windows (n, window) → the next value in natural units, as column `forecast`."""
+
+    output_column = "forecast"
+
+    @staticmethod
+    def signature(example: Any, output: Any) -> Any:
+        """A (n, window) float tensor: the served model takes arrays, or DataFrames whose columns are the window in order."""
+        from mlflow.models import infer_signature
+
+        return infer_signature(np.asarray(example, dtype=np.float64), output)
+
+
+class Forecasting(Task):
     """Point forecasts in natural units against the test targets; lower is better for every metric."""
 
     metric_names = ["mae", "rmse", "mase"]
-    output_column = "forecast"
+    serving = ForecastingServing
 
     DATA_PLOTS = {
         "forecast.json": {
@@ -59,23 +75,16 @@ class Forecasting(PointPrediction):
     }
     EXPLAIN_WINDOWS = 64  # test windows, evenly spaced over the test span
 
-    def __init__(self, ar_model: Any, ar_lags: int, season: int, mase_period: int = 1, zoom: int = 120):
+    def __init__(self, prepared: str, ar_model: Any, ar_lags: int, season: int, mase_period: int = 1, zoom: int = 120):
+        self.prepared = prepared  # the prepared folder: its extras hold the series MASE is scaled on
         self.ar_model = ar_model  # an sklearn regressor (from config) fitted on the last `ar_lags` values
         self.ar_lags, self.season, self.mase_period, self.zoom = ar_lags, season, mase_period, zoom
-        self.scale: float | None = None  # MASE denominator, bound to the data by `reference`
 
-    @staticmethod
-    def signature(example: Any, output: Any) -> Any:
-        """A (n, window) float tensor: the served model takes arrays, or DataFrames whose columns are the window in order."""
-        from mlflow.models import infer_signature
-
-        return infer_signature(np.asarray(example, dtype=np.float64), output)
-
-    def reference(self, data: Prepared) -> np.ndarray:
-        """The test targets; also fixes the MASE scale from this data's training span."""
-        extras = data.extras()
-        self.scale = naive_scale(extras["series"], extras["train_positions"], self.mase_period)
-        return data.targets("test")
+    @cached_property
+    def scale(self) -> float:
+        """MASE's denominator: the naive forecast's in-sample MAE over the prepared training span."""
+        extras = prepared_data.load(self.prepared).extras()
+        return naive_scale(extras[SERIES], extras[positions("train")], self.mase_period)
 
     def metric(self, name: str, pred: np.ndarray, ref: np.ndarray) -> float:
         p, t = (
@@ -87,8 +96,6 @@ class Forecasting(PointPrediction):
         elif name == "rmse":
             v = mean_squared_error(p, t, squared=False)
         elif name == "mase":
-            if self.scale is None:
-                raise RuntimeError("Forecasting.reference(data) sets the MASE scale; call it first")
             v = mean_absolute_error(p, t) / self.scale
         else:
             raise UserError(f"forecasting has no metric '{name}' (has: {', '.join(self.metric_names)})")
@@ -97,7 +104,7 @@ class Forecasting(PointPrediction):
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
         """Naive (last observed value), seasonal naive (one season earlier) and a linear AR on the last lags."""
         extras, horizon = data.extras(), data.preprocessor().horizon
-        series, test = extras["series"], extras["test_positions"]
+        series, test = extras[SERIES], extras[positions("test")]
         back = self.season * -(-horizon // self.season)  # whole seasons, at least the horizon
         if test.min() < back:
             raise UserError(
@@ -134,7 +141,7 @@ class Forecasting(PointPrediction):
     def plot_data(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """forecast.json: per test target its time, the actual value and every method's forecast."""
         extras = data.extras()
-        times = extras["time"][extras["test_positions"]]
+        times = extras[TIME][extras[positions("test")]]
         if np.issubdtype(times.dtype, np.datetime64):  # DVC's templates plot numbers: a date becomes a decimal year
             t = pd.DatetimeIndex(times)
             times = (t.year + (t.dayofyear - 1) / np.where(t.is_leap_year, 366, 365)).to_numpy()
@@ -150,7 +157,7 @@ class Forecasting(PointPrediction):
         import matplotlib.pyplot as plt
 
         extras = data.extras()
-        times, actual = extras["time"][extras["test_positions"]], data.targets("test")
+        times, actual = extras[TIME][extras[positions("test")]], data.targets("test")
         fig, axes = plt.subplots(2, 1, figsize=(10, 7))
         for ax, start in zip(axes, (0, max(0, len(actual) - self.zoom))):
             ax.plot(times[start:], actual[start:], color="black", linewidth=2, label="actual")

@@ -24,26 +24,18 @@ import pandas as pd
 import torch
 from torchmetrics.functional.classification import multiclass_accuracy
 
+from dlforge import keys as K
 from dlforge.data import prepared as prepared_data
 from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
+from dlforge.errors import UserError
 from dlforge.models.nets.dcgan import Judge, frechet_distance, tile
 from dlforge.tasks import explain as ex
-from dlforge.tasks.base import Task
+from dlforge.tasks.base import Serving, Task
 
 
-class Generation(Task):
-    """Predictions are images (n, H, W) in raw pixel units; the reference is a record array of real test images and labels."""
-
-    metric_names = ["fd", "confidence", "accuracy"]
-
-    def __init__(self, prepared: str, first_seed: int = 0, blur_sigma: float = 1.0, seed: int = 0, per_class: int = 8):
-        self.prepared = prepared  # the prepared folder: its extras hold the frozen judge
-        self.first_seed, self.blur_sigma, self.seed, self.per_class = first_seed, blur_sigma, seed, per_class
-
-    @cached_property
-    def judge(self) -> Judge:
-        return Judge(prepared_data.load(self.prepared).extras())
+class GenerationServing(Serving):
+    """The served generator: (seed, label) requests → one image each, (n, H, W) in raw pixel units."""
 
     @staticmethod
     def predict(net: torch.nn.Module, pre: Preprocessor, raw: Any, batch_size: int = 1024) -> np.ndarray:
@@ -63,6 +55,22 @@ class Generation(Task):
     @staticmethod
     def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
         return np.asarray(output, dtype=np.float64).reshape(-1, *pre.shape)
+
+
+class Generation(Task):
+    """Predictions are images (n, H, W) in raw pixel units; the reference is a record array of real test images and labels."""
+
+    serving = GenerationServing
+
+    metric_names = ["fd", "confidence", "accuracy"]
+
+    def __init__(self, prepared: str, first_seed: int = 0, blur_sigma: float = 1.0, seed: int = 0, per_class: int = 8):
+        self.prepared = prepared  # the prepared folder: its extras hold the frozen judge
+        self.first_seed, self.blur_sigma, self.seed, self.per_class = first_seed, blur_sigma, seed, per_class
+
+    @cached_property
+    def judge(self) -> Judge:
+        return Judge(prepared_data.load(self.prepared).extras())
 
     def serving_input(self, data: Prepared) -> pd.DataFrame:
         labels = np.asarray(data.preprocessor().classes)[data.targets("test")]
@@ -94,7 +102,7 @@ class Generation(Task):
                 ),
                 6,
             )
-        raise KeyError(name)
+        raise UserError(f"generation has no metric '{name}' (has: {', '.join(self.metric_names)})")
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
         """Noise and real train images of each requested label (blurred, and as they are: the floor), same rows as the test requests."""
@@ -108,7 +116,7 @@ class Generation(Task):
             "uniform_noise": rng.uniform(0, top, shape),
             "gaussian_noise": np.clip(rng.normal(train.mean(0), train.std(0), shape), 0, top),
             "blurred_train": gaussian_filter(real, sigma=(0, self.blur_sigma, self.blur_sigma)),
-            "floor_real_train": real,  # not a baseline: what a perfect generator would score (floor_*)
+            K.FLOOR + "real_train": real,  # not a baseline: what a perfect generator would score (floor_*)
         }
 
     def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:

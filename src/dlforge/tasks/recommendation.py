@@ -30,9 +30,10 @@ from torchmetrics.retrieval import RetrievalHitRate, RetrievalNormalizedDCG
 from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
 from dlforge.data.ratings import ITEM, USER
+from dlforge.keys import RANK_ITEM, RANK_USER
 from dlforge.tasks import explain as ex
 from dlforge.tasks import plot_data
-from dlforge.tasks.base import Task, forward
+from dlforge.tasks.base import Serving, Task, forward
 
 TOP_K = 10  # movies a user-only request returns
 
@@ -50,47 +51,9 @@ def ranking(name: str, score: np.ndarray, rating: np.ndarray, users: np.ndarray,
     return round(float(metric(torch.as_tensor(score), relevant, indexes=torch.as_tensor(users, dtype=torch.long))), 6)
 
 
-class Recommendation(Task):
-    """Rating prediction and top-k ranking for (user, movie) pairs; serves ratings and top-10 lists."""
+class RecommendationServing(Serving):
+    """The served recommender: (user, movie) → predicted rating; user alone → that user's top 10 unseen movies."""
 
-    DATA_PLOTS = {
-        "hit_rate.json": {
-            "template": "linear",
-            "x": "k",
-            "y": ["model", "biases", "most_popular"],
-            "title": "HR@k: relevant test movies vs sampled negatives",
-            "x_label": "k",
-            "y_label": "HR@k",
-        }
-    }
-
-    EXPLAIN_PLOTS = {
-        "neighbours.json": {
-            "template": "bar_horizontal",
-            "x": "similarity",
-            "y": "pair",
-            "title": "Nearest movies in the learned embedding space (cosine similarity)",
-        }
-    }
-    EXPLAIN_MOVIES, EXPLAIN_NEIGHBOURS, EXPLAIN_MIN_RATINGS = 5, 5, 20  # queries, neighbours each, candidates' ratings
-
-    def __init__(
-        self,
-        k: int = 10,
-        relevant_from: float = 4.0,
-        bias_reg: float = 5.0,
-        bias_iterations: int = 10,
-        curve_k: int = 20,
-    ):
-        self.k, self.relevant_from = k, relevant_from  # cut-off of HR/NDCG; ratings that count as relevant
-        self.bias_reg, self.bias_iterations = (
-            bias_reg,
-            bias_iterations,
-        )  # biases baseline: L2 strength, alternating passes
-        self.curve_k = curve_k  # HR@k plot runs k = 1..curve_k
-        self.metric_names = ["rmse", "mae", f"hr_at_{k}", f"ndcg_at_{k}"]
-
-    # --- served model -------------------------------------------------------------------------
     @staticmethod
     def predict(net: torch.nn.Module, pre: Preprocessor, raw: Any) -> np.ndarray:
         return pre.inverse_target(forward(net, pre.transform(raw)))
@@ -143,10 +106,52 @@ class Recommendation(Task):
     def pred_from_output(output: Any, pre: Preprocessor) -> np.ndarray:
         return output["rating"].to_numpy(np.float64)
 
-    # --- evaluate and gate ----------------------------------------------------------------------
+
+class Recommendation(Task):
+    """Rating prediction and top-k ranking for (user, movie) pairs; serves ratings and top-10 lists."""
+
+    serving = RecommendationServing
+
+    DATA_PLOTS = {
+        "hit_rate.json": {
+            "template": "linear",
+            "x": "k",
+            "y": ["model", "biases", "most_popular"],
+            "title": "HR@k: relevant test movies vs sampled negatives",
+            "x_label": "k",
+            "y_label": "HR@k",
+        }
+    }
+
+    EXPLAIN_PLOTS = {
+        "neighbours.json": {
+            "template": "bar_horizontal",
+            "x": "similarity",
+            "y": "pair",
+            "title": "Nearest movies in the learned embedding space (cosine similarity)",
+        }
+    }
+    EXPLAIN_MOVIES, EXPLAIN_NEIGHBOURS, EXPLAIN_MIN_RATINGS = 5, 5, 20  # queries, neighbours each, candidates' ratings
+
+    def __init__(
+        self,
+        k: int = 10,
+        relevant_from: float = 4.0,
+        bias_reg: float = 5.0,
+        bias_iterations: int = 10,
+        curve_k: int = 20,
+    ):
+        self.k, self.relevant_from = k, relevant_from  # cut-off of HR/NDCG; ratings that count as relevant
+        self.bias_reg, self.bias_iterations = (
+            bias_reg,
+            bias_iterations,
+        )  # biases baseline: L2 strength, alternating passes
+        self.curve_k = curve_k  # HR@k plot runs k = 1..curve_k
+        self.metric_names = ["rmse", "mae", f"hr_at_{k}", f"ndcg_at_{k}"]
+
     def serving_input(self, data: Prepared) -> pd.DataFrame:
         extras = data.extras()
-        negatives = pd.DataFrame({USER: extras["rank_user"], ITEM: extras["rank_movie"]})
+        negatives = pd.DataFrame({USER: extras[RANK_USER], ITEM: extras[RANK_ITEM]})
         return pd.concat([data.raw("test"), negatives], ignore_index=True)
 
     def reference(self, data: Prepared) -> np.ndarray:

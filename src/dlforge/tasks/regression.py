@@ -12,7 +12,7 @@ from torchmetrics.functional import regression as F
 from dlforge.data.prepared import Prepared
 from dlforge.tasks import explain as ex
 from dlforge.tasks import plot_data
-from dlforge.tasks.base import PointPrediction, forward
+from dlforge.tasks.base import PointServing, Task, forward
 
 _METRICS = {
     "mae": F.mean_absolute_error,
@@ -21,8 +21,14 @@ _METRICS = {
 }
 
 
-class Regression(PointPrediction):
+class RegressionServing(PointServing):
+    """The served regressor: raw feature columns → the predicted value in the target's units, as column `prediction`."""
+
+
+class Regression(Task):
     """Scores one predicted value per row against the natural-unit target."""
+
+    serving = RegressionServing
 
     metric_names = list(_METRICS)
 

@@ -17,10 +17,27 @@ from dlforge.data.prepared import Prepared
 from dlforge.tasks import explain as ex
 from dlforge.tasks import plot_data
 from dlforge.tasks.base import forward
-from dlforge.tasks.classification import Classification
+from dlforge.tasks.classification import Classification, ClassificationServing
+
+
+class TextClassificationServing(ClassificationServing):
+    """The served text classifier: raw strings (a table's text column, or a plain list) → label and probabilities."""
+
+    @staticmethod
+    def signature(example: Any, output: Any) -> Any:
+        """One unnamed string column, so MLflow lets a plain list of texts through as well as a table.
+
+        MLflow keeps a table's first column: the text column must come first in a multi-column request.
+        """
+        from mlflow.models import ModelSignature, infer_signature
+        from mlflow.types import ColSpec, Schema
+
+        return ModelSignature(Schema([ColSpec("string")]), infer_signature(example, output).outputs)
 
 
 class TextClassification(Classification):
+    serving = TextClassificationServing
+
     """Scores class probabilities against labels; the baseline reads the texts, not the word ids."""
 
     def metrics(self, probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -92,14 +109,3 @@ class TextClassification(Classification):
         train, test = data.raw("train")[column], self.serving_input(data)[column]
         fitted = self.baseline.fit(train.tolist(), data.targets("train"))
         return {"baseline": fitted.predict_proba(test.tolist())}
-
-    @staticmethod
-    def signature(example: Any, output: Any) -> Any:
-        """One unnamed string column, so MLflow lets a plain list of texts through as well as a table.
-
-        MLflow keeps a table's first column: the text column must come first in a multi-column request.
-        """
-        from mlflow.models import ModelSignature, infer_signature
-        from mlflow.types import ColSpec, Schema
-
-        return ModelSignature(Schema([ColSpec("string")]), infer_signature(example, output).outputs)
