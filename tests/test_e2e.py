@@ -3,7 +3,7 @@
 It reproduces the two spine use cases (tabular and image classification), which exercise every
 DVC behaviour here; the other families run through the same stage functions in their own test
 files (test_forecasting, test_sentiment, test_gan, test_recommender, test_byo), and
-test_dvc_wiring checks every use case's dvc.yaml entry against its Hydra config.
+test_dvc_sync checks that dvc.yaml's use cases are the ones conf/experiment/ composes.
 """
 
 from __future__ import annotations
