@@ -20,6 +20,7 @@ CLASSES = {
     "Forecasting": "dlforge.tasks.forecasting.Forecasting",
     "Recommendation": "dlforge.tasks.recommendation.Recommendation",
     "Generation": "dlforge.tasks.generation.Generation",
+    "SpeechClassification": "dlforge.tasks.speech_classification.SpeechClassification",
     # preprocessors (preprocess.json)
     "TabularPreprocessor": "dlforge.data.preprocess.TabularPreprocessor",
     "ImagePreprocessor": "dlforge.data.preprocess.ImagePreprocessor",
@@ -28,6 +29,7 @@ CLASSES = {
     "TabularRegressionPreprocessor": "dlforge.data.tabular_regression.TabularRegressionPreprocessor",
     "TextPreprocessor": "dlforge.data.text.TextPreprocessor",
     "TimeSeriesPreprocessor": "dlforge.data.timeseries.TimeSeriesPreprocessor",
+    "AudioPreprocessor": "dlforge.data.audio.AudioPreprocessor",
     # networks (model.pt)
     "CNN": "dlforge.models.nets.cnn.CNN",
     "MLP": "dlforge.models.nets.mlp.MLP",
@@ -35,6 +37,7 @@ CLASSES = {
     "TextRNN": "dlforge.models.nets.text_rnn.TextRNN",
     "MatrixFactorization": "dlforge.models.nets.matrix_factorization.MatrixFactorization",
     "Generator": "dlforge.models.nets.dcgan.Generator",
+    "SpeechCNN": "dlforge.models.nets.speech_cnn.SpeechCNN",
 }
 MOVED: dict[str, str] = {}  # "old.module.Class": "dlforge:Class", for artifacts that stored an import path
 

@@ -92,6 +92,8 @@ class DlforgeModel(mlflow.pyfunc.PythonModel):
         if _no_rows(model_input):
             raise RequestError("input: the request has no rows; expected at least one")
         try:
+            if params:  # only a model whose signature declares params gets them (speech: sample_rate)
+                return self.task.serve(self.net, self.pre, model_input, params=params)
             return self.task.serve(self.net, self.pre, model_input)
         except UserError as e:
             raise RequestError(str(e)) from None
