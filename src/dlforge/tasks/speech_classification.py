@@ -126,11 +126,11 @@ class SpeechClassification(Classification):
         with torch.inference_mode():
             mels = net.features(torch.from_numpy(x[rows])).numpy()
             silence = net.features(torch.zeros(1, x.shape[1])).numpy()
-        attr = ex.integrated_gradients(net.body, mels, silence, y[rows])[:, 0]  # (clips, n_mels, frames)
+        attr = ex.integrated_gradients(net.body, mels, silence, y[rows])  # (clips, n_mels, frames)
         pred = forward(net, x[rows]).argmax(1)
         classes = np.asarray(pre.classes, dtype=object)
         titles = [f"{classes[a]}→{classes[p]}" for a, p in zip(y[rows], pred)]
-        ex.image_grid(mels[:, 0, ::-1], attr[:, ::-1], titles, out / "attributions.png", per_row=min(len(rows), 6))
+        ex.image_grid(mels[:, ::-1], attr[:, ::-1], titles, out / "attributions.png", per_row=min(len(rows), 6))
         edges = band_edges(pre.sample_rate, attr.shape[1])
         per_band = np.abs(attr).mean((0, 2))
         bands = [
