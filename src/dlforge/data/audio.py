@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dlforge.data import validate
 from dlforge.data.preprocess import Preprocessor, _Classes
 from dlforge.data.specs import _Classification
 from dlforge.data.split import group_split
@@ -72,7 +71,9 @@ class AudioPreprocessor(_Classes, Preprocessor):
         elif arr.dtype == object and arr.ndim in (1, 2):
             items = list(arr)
         else:
-            raise UserError(f"{where}: expected one waveform or a batch of waveforms, got an array of shape {arr.shape}")
+            raise UserError(
+                f"{where}: expected one waveform or a batch of waveforms, got an array of shape {arr.shape}"
+            )
         out = []
         for i, item in enumerate(items):
             at = f"{where}: {labels[i] if labels else f'clip {i}'}"

@@ -23,7 +23,9 @@ def audio_folder(path: str, sample_rate: int) -> pd.DataFrame:
         raise UserError(f"data.source.path: folder '{path}' does not exist")
     classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
-        raise UserError(f"data.source.path: folder '{path}' has no class subfolders (expected {path}/<class>/<clip>.wav)")
+        raise UserError(
+            f"data.source.path: folder '{path}' has no class subfolders (expected {path}/<class>/<clip>.wav)"
+        )
     rows = []
     for folder in classes:
         files = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() == ".wav")

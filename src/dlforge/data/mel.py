@@ -27,7 +27,9 @@ def band_edges(sample_rate: int, n_mels: int, f_min: float = 20.0, f_max: float 
     return mel_to_hz(np.linspace(hz_to_mel(f_min), hz_to_mel(top), n_mels + 2))
 
 
-def filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float = 20.0, f_max: float | None = None) -> np.ndarray:
+def filterbank(
+    sample_rate: int, n_fft: int, n_mels: int, f_min: float = 20.0, f_max: float | None = None
+) -> np.ndarray:
     """(n_mels, n_fft // 2 + 1) triangular filters (HTK mel scale, peak 1) over the FFT bins."""
     freqs = np.linspace(0.0, sample_rate / 2, n_fft // 2 + 1)
     edges = band_edges(sample_rate, n_mels, f_min, f_max)
@@ -37,14 +39,14 @@ def filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float = 20.0, f
     return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
 
 
-def log_mel(
-    waves: np.ndarray, sample_rate: int, n_fft: int, hop: int, n_mels: int, batch: int = 256
-) -> np.ndarray:
+def log_mel(waves: np.ndarray, sample_rate: int, n_fft: int, hop: int, n_mels: int, batch: int = 256) -> np.ndarray:
     """(n, samples) waveforms → (n, n_mels, frames) log mel power, in batches (memory stays small)."""
     fb, window = filterbank(sample_rate, n_fft, n_mels).astype(np.float64), np.hanning(n_fft + 1)[:-1]
     out = []
     for start in range(0, len(waves), batch):
-        x = np.pad(np.asarray(waves[start : start + batch], dtype=np.float64), ((0, 0), (n_fft // 2, n_fft // 2)), "reflect")
+        x = np.pad(
+            np.asarray(waves[start : start + batch], dtype=np.float64), ((0, 0), (n_fft // 2, n_fft // 2)), "reflect"
+        )
         frames = np.lib.stride_tricks.sliding_window_view(x, n_fft, axis=1)[:, ::hop]  # (b, frames, n_fft)
         power = np.abs(np.fft.rfft(frames * window, axis=-1)) ** 2
         out.append(np.log(np.einsum("mf,btf->bmt", fb, power) + EPS))

@@ -61,4 +61,7 @@ def group_split(groups: np.ndarray, val: float, test: float, seed: int) -> dict[
         )
     order = names[np.random.default_rng(seed).permutation(len(names))]
     where = {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
-    return {s: np.flatnonzero(np.isin(groups, g)) for s, g in (("train", where["train"]), ("val", where["val"]), ("test", where["test"]))}
+    return {
+        s: np.flatnonzero(np.isin(groups, g))
+        for s, g in (("train", where["train"]), ("val", where["val"]), ("test", where["test"]))
+    }

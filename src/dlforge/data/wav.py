@@ -7,12 +7,14 @@ another rate than expected is refused (`expect_rate`).
 
 from __future__ import annotations
 
+import struct
 import warnings
 from pathlib import Path
 
 import numpy as np
 
 from dlforge.errors import UserError
+
 
 def read_wav(path: str | Path, where: str = "input") -> tuple[np.ndarray, int]:
     """A WAV file as (float32 mono samples, sample rate)."""
@@ -22,7 +24,7 @@ def read_wav(path: str | Path, where: str = "input") -> tuple[np.ndarray, int]:
         with warnings.catch_warnings():  # unknown chunks (LIST metadata) are skipped: not our concern
             warnings.simplefilter("ignore", wavfile.WavFileWarning)
             rate, data = wavfile.read(path)
-    except (ValueError, OSError, EOFError, TypeError) as e:
+    except (ValueError, OSError, EOFError, TypeError, struct.error) as e:  # every way scipy says "not a WAV"
         raise UserError(f"{where}: file '{path}': not a readable WAV file ({' '.join(str(e).split())[:150]})") from None
     if data.dtype == np.uint8:
         samples = (data.astype(np.float64) - 128.0) / 128.0

@@ -106,7 +106,9 @@ class SpeechClassification(Classification):
         classes = np.asarray(pre.classes, dtype=object)
         fig, axes = plt.subplots(1, max(len(wrong), 1), figsize=(2.4 * max(len(wrong), 1), 2.6), squeeze=False)
         if len(wrong):
-            mels = log_mel(pre.transform(self.serving_input(data)[wrong]), pre.sample_rate, self.n_fft, self.hop, self.n_mels)
+            mels = log_mel(
+                pre.transform(self.serving_input(data)[wrong]), pre.sample_rate, self.n_fft, self.hop, self.n_mels
+            )
             for ax, i, m in zip(axes[0], wrong, mels):
                 ax.imshow(m, origin="lower", aspect="auto", cmap="magma")
                 ax.set_title(f"#{i}: {classes[y[i]]}→{classes[pred[i]]}", fontsize=8)
@@ -134,7 +136,8 @@ class SpeechClassification(Classification):
         edges = band_edges(pre.sample_rate, attr.shape[1])
         per_band = np.abs(attr).mean((0, 2))
         bands = [
-            {"band": f"{b:02d}: {edges[b]:.0f}-{edges[b + 2]:.0f} Hz", "attribution": float(v)} for b, v in enumerate(per_band)
+            {"band": f"{b:02d}: {edges[b]:.0f}-{edges[b + 2]:.0f} Hz", "attribution": float(v)}
+            for b, v in enumerate(per_band)
         ]
         plot_data.write_rows(out / "bands.json", bands)
         top = max(bands, key=lambda r: r["attribution"])

@@ -59,7 +59,12 @@ class SpeechCNN(nn.Module):
         layers: list[nn.Module] = [ClipNorm(), nn.BatchNorm1d(n_mels)]
         c_in = n_mels
         for c in channels or [64, 64, 64]:
-            layers += [nn.Conv1d(c_in, c, kernel, padding=kernel // 2), nn.BatchNorm1d(c), nn.ReLU(), nn.MaxPool1d(2, ceil_mode=True)]
+            layers += [
+                nn.Conv1d(c_in, c, kernel, padding=kernel // 2),
+                nn.BatchNorm1d(c),
+                nn.ReLU(),
+                nn.MaxPool1d(2, ceil_mode=True),
+            ]
             c_in = c
         layers += [_MeanMax(), nn.Dropout(dropout), nn.Linear(2 * c_in, num_classes)]
         self.body = nn.Sequential(*layers)  # log-mels (n, n_mels, frames) → logits
