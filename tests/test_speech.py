@@ -167,6 +167,13 @@ def test_speech_stages_write_metrics_plots_explanations_and_a_champion(speech):
     assert speech["record"]["promoted"] and speech["record"]["champion_version"] == 1
 
 
+def ragged(*clips: np.ndarray) -> np.ndarray:
+    """Clips of different lengths as one request: a 1-d object array (MLflow refuses a plain list)."""
+    out = np.empty(len(clips), dtype=object)
+    out[:] = clips
+    return out
+
+
 @pytest.mark.slow
 def test_champion_answers_a_held_out_voice_and_refuses_bad_clips(speech):
     model = speech["model"]
@@ -178,11 +185,11 @@ def test_champion_answers_a_held_out_voice_and_refuses_bad_clips(speech):
     assert set(out["label"]) <= {*DIGITS, "unknown"}
     one = model.predict(clips[0].astype(np.float64), params={"sample_rate": 16000})  # 1-d float64, rate declared
     assert one["label"].tolist() == out["label"][:1].tolist()
-    shorter = model.predict([clips[0][2000:14000], clips[1]])  # clips of different lengths
+    shorter = model.predict(ragged(clips[0][2000:14000], clips[1]))  # clips of different lengths
     assert len(shorter) == 2
     for raw, params, reason in [
         (clips[0], {"sample_rate": 8000}, "input: sample rate 8000 Hz; this model takes 16000 Hz"),
-        ([clips[0], np.zeros(0, np.float32)], None, "input: clip 1: empty clip (0 samples)"),
+        (ragged(clips[0], np.zeros(0, np.float32)), None, "input: clip 1: empty clip (0 samples)"),
         (np.zeros(16000 * 6, np.float32), None, "at most 5.00 s (is the sample rate 16000 Hz?)"),
         (np.zeros(0, np.float32), None, "the request has no rows"),
     ]:
