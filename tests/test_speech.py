@@ -4,6 +4,7 @@ folder; bad WAVs stop prepare or predict with one line naming the file."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from scipy.io import wavfile
 
-from conftest import CONF
+from conftest import CONF, ROOT
 from dlforge.cli import main as dlforge
 from dlforge.data.audio import AudioPreprocessor, fit_length
 from dlforge.data.mel import log_mel
@@ -96,6 +97,23 @@ def test_split_keeps_every_voice_variant_in_one_split(tmp_path):
     for rows in idx.values():  # every voice says every word: each split has every class
         assert set(df["label"].iloc[rows]) == set(spec.classes)
     assert spec.split(df, cfg.split.val, cfg.split.test, cfg.seed)["test"].tolist() == idx["test"].tolist()
+
+
+def test_prepare_synthesises_without_torch(tmp_path):
+    """The prepare stage (eSpeak NG in its child, resampling, noise) imports neither torch nor Lightning."""
+    code = (
+        "import sys\n"
+        "from hydra import compose, initialize_config_dir\n"
+        "import dlforge.config.schema\n"
+        "from pipelines import prepare\n"
+        f"with initialize_config_dir(config_dir={str(CONF)!r}, version_base='1.3'):\n"
+        f"    cfg = compose('config', overrides={['experiment=speech_digits', f'paths.prepared={tmp_path}/p', *SMALL[:2]]!r})\n"
+        "print(prepare.run(cfg))\n"
+        "print(sorted(m for m in ('torch', 'pytorch_lightning', 'lightning') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-2:] == ["{'train': 198, 'val': 66, 'test': 66}", "[]"]
 
 
 def test_preprocessor_pads_crops_and_refuses_bad_clips():
