@@ -20,6 +20,7 @@ CLASSES = {
     "ForecastingServing": "dlforge.tasks.forecasting.ForecastingServing",
     "RecommendationServing": "dlforge.tasks.recommendation.RecommendationServing",
     "GenerationServing": "dlforge.tasks.generation.GenerationServing",
+    "SpeechClassificationServing": "dlforge.tasks.speech_classification.SpeechClassificationServing",
     # preprocessors (preprocess.json)
     "TabularPreprocessor": "dlforge.data.preprocess.TabularPreprocessor",
     "ImagePreprocessor": "dlforge.data.preprocess.ImagePreprocessor",
@@ -28,6 +29,7 @@ CLASSES = {
     "TabularRegressionPreprocessor": "dlforge.data.tabular_regression.TabularRegressionPreprocessor",
     "TextPreprocessor": "dlforge.data.text.TextPreprocessor",
     "TimeSeriesPreprocessor": "dlforge.data.timeseries.TimeSeriesPreprocessor",
+    "AudioPreprocessor": "dlforge.data.audio.AudioPreprocessor",
     # networks (model.pt)
     "CNN": "dlforge.models.nets.cnn.CNN",
     "MLP": "dlforge.models.nets.mlp.MLP",
@@ -35,6 +37,7 @@ CLASSES = {
     "TextRNN": "dlforge.models.nets.text_rnn.TextRNN",
     "MatrixFactorization": "dlforge.models.nets.matrix_factorization.MatrixFactorization",
     "Generator": "dlforge.models.nets.dcgan.Generator",
+    "SpeechCNN": "dlforge.models.nets.speech_cnn.SpeechCNN",
 }
 MOVED: dict[str, str] = {  # an old stored name → its stable name today (artifacts saved before a move)
     "dlforge:Classification": "dlforge:ClassificationServing",  # task classes served and evaluated until the Serving split

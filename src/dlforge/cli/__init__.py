@@ -30,9 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     registry.add_commands(sub)
     lineage.add_command(sub)
     dockerfile.add_command(sub)
-    pr = sub.add_parser("predict", help="score a CSV/Parquet/NPY file with a registered model (default: its champion)")
+    pr = sub.add_parser(
+        "predict",
+        help="score a CSV/Parquet/NPY file or a folder of WAVs with a registered model (default: its champion)",
+    )
     pr.add_argument("model", help="registered model name, optionally @alias or /version (default @champion)")
-    pr.add_argument("input", help="raw inputs: .csv or .parquet (columns), .npy (images)")
+    pr.add_argument("input", help="raw inputs: .csv or .parquet (columns), .npy (images), a folder of .wav clips")
     pr.add_argument("output", help="predictions: .csv or .parquet, written atomically")
     pr.set_defaults(func=lambda args: __import__("dlforge.cli.predict", fromlist=["run"]).run(args))
     return p

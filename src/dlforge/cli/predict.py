@@ -1,8 +1,11 @@
 """`dlforge predict`: score a file of raw inputs with a registered model, write predictions atomically.
 
 The model is the served pyfunc (preprocessing inside), so the file holds raw columns (CSV/Parquet)
-or raw pixel arrays (NPY), exactly what `mlflow models serve` accepts. Everything that can be
-checked before loading the model is (paths, suffixes); the output appears only when complete.
+or raw pixel arrays (NPY), exactly what `mlflow models serve` accepts. A folder of WAV files (every
+*.wav under it, sorted) is scored clip by clip, each with its own sample rate as the model's
+`sample_rate` param (a speech model refuses any other rate than its own, naming the file); the
+output starts with a `file` column. Everything that can be checked before loading the model is
+(paths, suffixes, every WAV readable); the output appears only when complete.
 """
 
 from __future__ import annotations
@@ -24,7 +27,34 @@ READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".npy": lambda p: n
 WRITERS = {".csv": lambda df, p: df.to_csv(p, index=False), ".parquet": lambda df, p: df.to_parquet(p, index=False)}
 
 
+def read_wav_folder(path: Path) -> list[tuple[Path, np.ndarray, int]]:
+    """(file, samples, sample rate) of every WAV under `path`; a file that is not a WAV is named."""
+    from dlforge.data.wav import read_wav
+
+    files = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() == ".wav")
+    if not files:
+        raise UserError(f"input '{path}': a folder with no .wav files")
+    return [(f, *read_wav(f)) for f in files]
+
+
+def _predict_clips(model: Any, clips: list[tuple[Path, np.ndarray, int]]) -> pd.DataFrame:
+    from mlflow.exceptions import MlflowException
+
+    out = []
+    for file, samples, rate in clips:
+        try:
+            answer = model.predict(samples[None, :], params={"sample_rate": rate})
+        except MlflowException as e:
+            reason = str(e).split("Error: ")[-1].removeprefix("input: ")
+            raise UserError(f"input '{file}': {' '.join(reason.split())[:300]}") from e
+        out.append(pd.DataFrame(answer).assign(file=str(file)))
+    table = pd.concat(out, ignore_index=True)
+    return table[["file", *[c for c in table.columns if c != "file"]]]
+
+
 def read_input(path: Path) -> Any:
+    if path.is_dir():
+        return read_wav_folder(path)
     if path.suffix not in READERS:
         raise UserError(f"input '{path}': unsupported file type '{path.suffix}' (expected {', '.join(READERS)})")
     if not path.is_file():
@@ -100,6 +130,11 @@ def run(args: argparse.Namespace) -> None:
     with warnings.catch_warnings():  # the signature comes from a real input example, not type hints
         warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method", category=UserWarning)
         model = mlflow.pyfunc.load_model(uri)
+    if isinstance(data, list):  # WAV clips: one request each, at its own rate
+        out = _predict_clips(model, data)
+        write_atomic(out, dst)
+        print(f"{uri}: {len(out)} predictions → {dst}")
+        return
     try:
         out = model.predict(_cast_to_signature(model, data))
     except MlflowException as e:

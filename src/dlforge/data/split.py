@@ -43,3 +43,25 @@ def chronological_split(n: int, val: float, test: float) -> dict[str, np.ndarray
     n_test, n_val = round(test * n), round(val * n)
     cut_val, cut_test = n - n_test - n_val, n - n_test
     return {"train": np.arange(cut_val), "val": np.arange(cut_val, cut_test), "test": np.arange(cut_test, n)}
+
+
+def group_split(groups: np.ndarray, val: float, test: float, seed: int) -> dict[str, np.ndarray]:
+    """Row positions for train/val/test with every group (a speaker, a voice) in one split only.
+
+    The groups (sorted, then shuffled by `seed`) are dealt out whole: round(test × groups) to test,
+    round(val × groups) to val (at least one each), the rest to train. Same seed → same split.
+    """
+    check_fractions(val, test)
+    names = np.unique(groups)
+    n_test, n_val = max(1, round(test * len(names))), max(1, round(val * len(names)))
+    if len(names) - n_test - n_val < 1:
+        raise UserError(
+            f"config key 'split': {len(names)} groups leave none for training with val={val} and test={test} "
+            "(add voices or lower split.val/split.test)"
+        )
+    order = names[np.random.default_rng(seed).permutation(len(names))]
+    where = {"test": order[:n_test], "val": order[n_test : n_test + n_val], "train": order[n_test + n_val :]}
+    return {
+        s: np.flatnonzero(np.isin(groups, g))
+        for s, g in (("train", where["train"]), ("val", where["val"]), ("test", where["test"]))
+    }

@@ -92,7 +92,7 @@ class DlforgeModel(mlflow.pyfunc.PythonModel):
         if _no_rows(model_input):
             raise RequestError("input: the request has no rows; expected at least one")
         try:
-            return self.serving.serve(self.net, self.pre, model_input)
+            return self.serving.serve(self.net, self.pre, model_input, params)
         except UserError as e:
             raise RequestError(str(e)) from None
 

@@ -7,7 +7,8 @@ class the logged model's task.json names, by its stable name in dlforge.names):
     predict(net, pre, raw)          raw inputs → predictions in natural units (probabilities, values, images)
     format_output(pred, pre)        predictions → what the served model returns
     pred_from_output(output, pre)   and back (the gate scores registered models through their pyfunc)
-    serve(net, pre, raw)            what the pyfunc's predict calls (override for several request kinds)
+    serve(net, pre, raw, params)    what the pyfunc's predict calls (override for several request kinds,
+                                    or for params its signature declares)
     signature(example, output)      the logged model's MLflow signature (default: inferred from the example)
 
 Task (an instance built from conf/task/ for evaluate and register; every input is an argument or a
@@ -72,7 +73,8 @@ class Serving:
         return np.asarray(output)
 
     @classmethod
-    def serve(cls, net: nn.Module, pre: Preprocessor, raw: Any) -> Any:
+    def serve(cls, net: nn.Module, pre: Preprocessor, raw: Any, params: dict | None = None) -> Any:
+        """`params`: the request's MLflow params, for a family whose signature declares some (speech)."""
         return cls.format_output(cls.predict(net, pre, raw), pre)
 
     @staticmethod

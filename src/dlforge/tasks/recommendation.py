@@ -59,7 +59,7 @@ class RecommendationServing(Serving):
         return pre.inverse_target(forward(net, pre.transform(raw)))
 
     @classmethod
-    def serve(cls, net: torch.nn.Module, pre: Preprocessor, raw: Any) -> pd.DataFrame:
+    def serve(cls, net: torch.nn.Module, pre: Preprocessor, raw: Any, params: dict | None = None) -> pd.DataFrame:
         """Columns user + movie → their predicted ratings; column user alone → each user's top 10."""
         df = raw if isinstance(raw, pd.DataFrame) else pd.DataFrame(raw)
         if ITEM in df.columns:
