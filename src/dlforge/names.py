@@ -27,12 +27,15 @@ CLASSES = {
     "RatingsPreprocessor": "dlforge.data.ratings.RatingsPreprocessor",
     "TabularRegressionPreprocessor": "dlforge.data.tabular_regression.TabularRegressionPreprocessor",
     "TextPreprocessor": "dlforge.data.text.TextPreprocessor",
+    "NgramTextPreprocessor": "dlforge.data.ngrams.NgramTextPreprocessor",
     "TimeSeriesPreprocessor": "dlforge.data.timeseries.TimeSeriesPreprocessor",
     # networks (model.pt)
     "CNN": "dlforge.models.nets.cnn.CNN",
     "MLP": "dlforge.models.nets.mlp.MLP",
+    "WideDeep": "dlforge.models.nets.wide_deep.WideDeep",
     "RNNForecaster": "dlforge.models.nets.rnn_forecaster.RNNForecaster",
     "TextRNN": "dlforge.models.nets.text_rnn.TextRNN",
+    "NgramBag": "dlforge.models.nets.ngram_bag.NgramBag",
     "MatrixFactorization": "dlforge.models.nets.matrix_factorization.MatrixFactorization",
     "Generator": "dlforge.models.nets.dcgan.Generator",
 }
