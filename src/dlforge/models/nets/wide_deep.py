@@ -14,8 +14,6 @@ import math
 import torch
 from torch import nn
 
-from dlforge.models.nets.mlp import MLP
-
 
 class WideDeep(nn.Module):
     """Logits = Linear(x) + MLP(x), both over the flattened inputs."""
@@ -26,7 +24,12 @@ class WideDeep(nn.Module):
         super().__init__()
         self.num_classes, self.prior_init = num_classes, prior_init
         self.wide = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(in_shape), num_classes))
-        self.deep = MLP(in_shape, num_classes, hidden, dropout)
+        layers: list[nn.Module] = [nn.Flatten()]  # as dlforge.models.nets.mlp.MLP (kept here: one file per net for DVC)
+        width = math.prod(in_shape)
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(dropout)]
+            width = h
+        self.deep = nn.Sequential(*layers, nn.Linear(width, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.wide(x) + self.deep(x)
