@@ -100,12 +100,14 @@ def main(argv: list[str] | None = None) -> None:
     summary = json.loads(args.out.read_text()) if args.out.exists() else {"use_cases": {}}
     for use_case in args.use_cases:
         per_seed = {seed: run_one(use_case, seed, args.root) for seed in args.seeds}
-        summary["use_cases"][use_case] = summarise(per_seed)
-        summary.update(  # provenance of the latest run; each use case keeps its own seeds
-            generated=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            command=" ".join(["python -m pipelines.seeds", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]),
-            machine={k: v for k, v in machine.tags().items() if k != K.TORCH_THREADS},  # threads: per use case
-        )
+        summary["use_cases"][use_case] = {  # each use case keeps its own seeds and provenance
+            **summarise(per_seed),
+            "generated": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": " ".join(
+                ["python -m pipelines.seeds", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]
+            ),
+        }
+        summary["machine"] = {k: v for k, v in machine.tags().items() if k != K.TORCH_THREADS}  # threads: per use case
         args.out.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
         s = summary["use_cases"][use_case]
         print(

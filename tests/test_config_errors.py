@@ -33,7 +33,7 @@ from conftest import run_entry
         (
             "train",
             ["experiment=credit_default", "+model.net.widths=[3]"],
-            "config key 'model.net.widths': dlforge.models.nets.mlp.MLP has no argument 'widths'",
+            "config key 'model.net.widths': dlforge.models.nets.wide_deep.WideDeep has no argument 'widths'",
         ),
         (
             "register",

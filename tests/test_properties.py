@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlforge.data import validate
+from dlforge.data.ngrams import NgramTextPreprocessor
 from dlforge.data.preprocess import TabularPreprocessor, from_state
 from dlforge.data.text import TextPreprocessor
 from dlforge.data.timeseries import TimeSeriesPreprocessor
@@ -98,6 +99,23 @@ def test_text_round_trip(texts):
     frame = pd.DataFrame({"text": texts})
     assert np.array_equal(rebuilt(pre).transform(frame), pre.transform(frame))
     assert np.array_equal(pre.transform(texts), pre.transform(frame))  # a plain list reads the same
+
+
+@FAST
+@given(
+    st.lists(st.text(string.ascii_letters[:6] + " !?'<>", min_size=1, max_size=40).filter(str.strip), min_size=2),
+    st.integers(1, 3),
+)
+def test_ngram_text_round_trip(texts, n):
+    pre = NgramTextPreprocessor.fit(texts, "text", max_len=8, min_freq=1, max_vocab=50, classes=["n", "p"], ngrams=n)
+    frame = pd.DataFrame({"text": texts})
+    again = rebuilt(pre)
+    assert type(again) is NgramTextPreprocessor and again.ngrams == n
+    assert np.array_equal(again.transform(frame), pre.transform(frame))
+    assert np.array_equal(pre.transform(texts), pre.transform(frame))  # a plain list reads the same
+    for row in pre.transform(texts):  # each n-gram once per text
+        ids = row[row != 0]
+        assert len(ids) == len(set(ids.tolist()))
 
 
 @FAST

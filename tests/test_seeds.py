@@ -7,12 +7,13 @@ import shutil
 
 from conftest import ROOT
 from pipelines import results
+from pipelines.dvc_sync import declared_use_cases
 from pipelines.seeds import summarise
 
 
 def _seed(model: float, baseline: float, other: float, higher: bool = True) -> dict:
     return {
-        "metric": "m",
+        "metric": "accuracy",
         "higher_is_better": higher,
         "torch_threads": 1,
         "values": {"model": model, "baseline": baseline, "naive": other},
@@ -29,12 +30,12 @@ def test_summary_takes_the_best_baseline_by_mean_and_counts_paired_wins():
 
 def test_results_mark_a_win_only_over_every_seed(tmp_path):
     shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
-    for name in ("credit_default", "digits", "sunspots", "reviews", "digits_gan", "movielens", "mnist", "mnist_gan"):
+    for name in declared_use_cases(tmp_path):
         (tmp_path / "reports" / name).mkdir(parents=True)
         (tmp_path / "reports" / name / "metrics.json").write_text(
-            json.dumps({"model": {"m": 0.9}, "baseline": {"m": 0.8}})
+            json.dumps({"model": {"accuracy": 0.9}, "baseline": {"accuracy": 0.8}})
         )
-        (tmp_path / "reports" / name / "registry.json").write_text(json.dumps({"metric": "m", "champion_version": 1}))
+        (tmp_path / "reports" / name / "registry.json").write_text(json.dumps({"metric": "accuracy", "champion_version": 1}))
     (tmp_path / "docs").mkdir()
     lucky = summarise({1: _seed(0.9, 0.8, 0.1), 2: _seed(0.7, 0.8, 0.1), 3: _seed(0.9, 0.8, 0.1)})
     steady = summarise({1: _seed(0.9, 0.8, 0.1), 2: _seed(0.85, 0.8, 0.1), 3: _seed(0.9, 0.8, 0.1)})

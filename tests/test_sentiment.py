@@ -11,27 +11,30 @@ import pytest
 import torch
 
 from conftest import ROOT
-from dlforge.data.text import UNK, TextPreprocessor, tokenize
+from dlforge.data.ngrams import NgramTextPreprocessor, word_ngrams
+from dlforge.data.preprocess import from_state
+from dlforge.data.text import UNK, tokenize
 from dlforge.errors import UserError
 from dlforge.models.nets.text_rnn import TextRNN
 from pipelines import evaluate, prepare, register, train
 
 BYO = ROOT / "examples/byo/reviews.csv"
 # Small shapes and one or two epochs: the pipeline's behaviour, not the full use case's quality.
-QUICK = ["data.max_len=48", "model.net.hidden=16", "model.net.embed_dim=32", "callbacks.progress_bar=null"]
+QUICK = ["data.max_len=48", "model.net.embed_dim=16", "callbacks.progress_bar=null"]  # reviews: n-gram bag
+QUICK_RNN = ["data.max_len=48", "model.net.hidden=16", "model.net.embed_dim=32", "callbacks.progress_bar=null"]
 
 
 def test_tokeniser_and_vocabulary_come_from_train_only(make_cfg, tmp_path):
     sizes = prepare.run(make_cfg("experiment=reviews", *QUICK))
     assert sizes == {"train": 3400, "val": 600, "test": 1000}  # the published test table; val carved from training_data
     out = tmp_path / "data/reviews"
-    pre = TextPreprocessor(
-        **{k: v for k, v in json.loads((out / "preprocess.json").read_text()).items() if k != "class"}
-    )
+    pre = from_state(json.loads((out / "preprocess.json").read_text()))
+    assert isinstance(pre, NgramTextPreprocessor) and pre.ngrams == 2
     train_raw, test_raw = pd.read_parquet(out / "train_raw.parquet"), pd.read_parquet(out / "test_raw.parquet")
     assert list(test_raw.columns) == ["review"]
+    train_grams = {g for t in train_raw.review for g in word_ngrams(tokenize(t), 2)}
+    assert set(pre.vocabulary) <= train_grams and any(" " in g for g in pre.vocabulary)  # words and word pairs
     train_words = {w for t in train_raw.review for w in tokenize(t)}
-    assert set(pre.vocabulary) <= train_words
     only_in_test = sorted({w for t in test_raw.review for w in tokenize(t)} - train_words)
     assert only_in_test and only_in_test[0] not in pre.vocabulary
     assert pre.transform([f"great {only_in_test[0]}"])[0, 1] == UNK
@@ -95,7 +98,7 @@ def test_reviews_end_to_end_serves_raw_strings(make_cfg, tmp_path):
 
 
 def test_byo_text_csv_end_to_end_is_deterministic(make_cfg):
-    cfg = make_cfg("experiment=byo_text", *QUICK, "trainer.max_epochs=3")
+    cfg = make_cfg("experiment=byo_text", *QUICK_RNN, "trainer.max_epochs=3")
     assert prepare.run(cfg) == {"train": 28, "val": 6, "test": 6}
     first = train.run(cfg)
     assert train.run(cfg) == first  # same seed, same CPU run

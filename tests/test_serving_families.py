@@ -20,7 +20,7 @@ from services import post, serve
 pytestmark = pytest.mark.e2e
 QUICK = {
     "sunspots": ["trainer.max_epochs=2"],
-    "reviews": ["data.max_len=48", "model.net.hidden=16", "model.net.embed_dim=32", "trainer.max_epochs=1"],
+    "reviews": ["data.max_len=48", "model.net.embed_dim=16", "trainer.max_epochs=1"],
     "digits_gan": ["trainer.max_epochs=1", "data.judge_max_iter=30"],
     "movielens": ["data.max_users=40", "train.batch_size=256", "trainer.max_epochs=2"],
 }

@@ -131,7 +131,7 @@ def test_winner_written_back_then_trained_and_registered_by_dvc(tmp_path: Path):
     assert experiment["model"]["optimizer"]["lr"] == best.params["model.optimizer.lr"]
     assert experiment["model"]["net"]["hidden"] == yaml.safe_load(best.params["model.net.hidden"])
     assert (
-        "# overrides of conf/model/mlp.yaml" in (repo / "conf/experiment/credit_default.yaml").read_text()
+        "# overrides of conf/model/wide_deep.yaml" in (repo / "conf/experiment/credit_default.yaml").read_text()
     )  # comments kept
     parent = next(r for r in mlflow_runs(repo, "credit_default") if r.data.tags.get("dlforge.sweep") == "true")
     assert experiment["train"]["tuned_by"] == parent.info.run_id

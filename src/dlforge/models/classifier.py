@@ -41,6 +41,14 @@ class Classifier(pl.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
 
+    def setup(self, stage: str) -> None:
+        """A network with `init_from_train(x, y)` starts from statistics of the whole train split (every rank
+        sees the same tensors). Lightning calls this before it restores a checkpoint, so a resumed fit keeps
+        its saved weights."""
+        init = getattr(getattr(self.net, "_orig_mod", self.net), "init_from_train", None)
+        if stage == "fit" and init is not None:
+            init(*self.trainer.datamodule.train)
+
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
         logits = self(x)
