@@ -56,7 +56,7 @@ def _explain(make_cfg, use_case: str, out: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_tabular_attributions_rank_the_informative_feature_first(tmp_path: Path):
+def test_tabular_attributions_rank_the_informative_feature_first(tmp_path: Path, mlflow_db: Path):
     from pipelines import evaluate, prepare, train
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"

@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
-from conftest import CONF
+from conftest import CONF, empty_mlflow_db
 from dlforge.data import prepared as prepared_data
 from dlforge.errors import UserError
 from pipelines import evaluate, prepare, register, train
@@ -38,6 +38,7 @@ def gan_cfg(root: Path, *overrides: str) -> DictConfig:
 def root(tmp_path_factory) -> Path:
     """digits_gan prepared once for the module (the judge fit is the slow part)."""
     root = tmp_path_factory.mktemp("gan")
+    empty_mlflow_db(root / "mlflow.db")
     assert prepare.run(gan_cfg(root)) == {"train": 1257, "val": 270, "test": 270}
     return root
 

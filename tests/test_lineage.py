@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from conftest import copy_repo, tiny_overrides, write_tiny_csv
+from conftest import copy_repo, empty_mlflow_db, tiny_overrides, write_tiny_csv
 
 BIN = Path(sys.executable).parent
 
@@ -27,6 +27,7 @@ def made(tmp_path_factory) -> dict:
     repo, csv, uri = tmp / "repo", write_tiny_csv(tmp / "tiny.csv"), f"sqlite:///{tmp}/mlflow.db"
     repo.mkdir()
     copy_repo(repo)
+    empty_mlflow_db(tmp / "mlflow.db")
     env = {"MLFLOW_TRACKING_URI": uri, "PYTHONPATH": f"{repo / 'src'}{os.pathsep}{repo}"}
     for stage in ("prepare", "train", "evaluate", "register"):
         r = _run([sys.executable, "-m", f"pipelines.{stage}", *tiny_overrides(csv)], repo, env)

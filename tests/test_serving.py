@@ -17,7 +17,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from sklearn.datasets import load_digits
 
-from conftest import CONF, ROOT
+from conftest import CONF, ROOT, empty_mlflow_db
 from pipelines import evaluate, prepare, register, train
 from services import BIN, post, serve
 
@@ -29,6 +29,7 @@ CREDIT = pd.DataFrame({"student": ["No", "Yes", "No"], "balance": [300, 2600, 12
 def store(tmp_path_factory) -> str:
     """credit_default and digits, each prepared, trained for a few epochs, evaluated and registered."""
     root = tmp_path_factory.mktemp("serving")
+    empty_mlflow_db(root / "mlflow.db")
     uri = f"sqlite:///{root}/mlflow.db"
     for use_case in ("credit_default", "digits"):
         overrides = [
