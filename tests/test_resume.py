@@ -13,10 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
 from conftest import ROOT, empty_mlflow_db, work_overrides
+
+pytestmark = pytest.mark.slow  # two to four training processes per test (seconds of start-up each): not make test-fast
 
 
 def start(tmp: Path, name: str, *extra: str, fault: str | None = None, stage: str = "train", gan: bool = False):
