@@ -121,6 +121,15 @@ def build_registry(root: Path, uri: str) -> None:
         register.run(cfg)
 
 
+@pytest.fixture(scope="session")
+def tiny_registry(tmp_path_factory) -> tuple[Path, str]:
+    """build_registry once per session: (root, uri). Read it only; a test that moves aliases copies root/mlflow.db."""
+    root = tmp_path_factory.mktemp("tiny_registry")
+    uri = f"sqlite:///{root}/mlflow.db"
+    build_registry(root, uri)
+    return root, uri
+
+
 def tiny_overrides(csv: Path) -> list[str]:
     """Overrides that point the credit-default use case at the tiny CSV and train briefly."""
     return [
@@ -213,10 +222,31 @@ def work_overrides(tmp: Path, name: str, *extra: str) -> list[str]:
     ]
 
 
+_PREPARED_WORK: Path | None = None
+
+
+def _prepared_work() -> Path:
+    """The tiny CSV prepared once per session by the real entry point, from its own working directory."""
+    global _PREPARED_WORK
+    if _PREPARED_WORK is None:
+        folder = Path(tempfile.mkdtemp(prefix="dlforge-work-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        write_tiny_csv(folder / "tiny.csv")
+        sh([sys.executable, "-m", "pipelines.prepare", *work_overrides(folder, "prep")], folder)
+        left = sorted(p.name for p in folder.iterdir())
+        assert left == ["data", "tiny.csv"], f"prepare left more than its output in its working directory: {left}"
+        _PREPARED_WORK = folder
+    return _PREPARED_WORK
+
+
 @pytest.fixture
 def work(tmp_path: Path, tiny_csv: Path) -> Path:
     """A working directory holding the tiny CSV, its prepared splits and an (empty) MLflow store; stray outputs
-    would show here."""
+    would show here.
+
+    The splits are a copy of one session-wide `python -m pipelines.prepare` of the same CSV (the tests only
+    read them), so each test pays neither that process nor MLflow's schema migrations.
+    """
+    shutil.copytree(_prepared_work() / "data", tmp_path / "data")
     empty_mlflow_db(tmp_path / "mlflow.db")
-    sh([sys.executable, "-m", "pipelines.prepare", *work_overrides(tmp_path, "prep")], tmp_path)
     return tmp_path
