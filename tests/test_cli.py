@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,19 +17,21 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import ROOT, build_registry
+from conftest import ROOT
 from dlforge.cli import main
 
 DLFORGE = Path(sys.executable).parent / "dlforge"
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> str:
-    """v1 (untrained, first champion) and v2 (trained, promoted by the gate) of model `tiny`."""
+def store(tmp_path_factory, tiny_registry) -> str:
+    """v1 (untrained, first champion) and v2 (trained, promoted by the gate) of model `tiny`.
+
+    A copy of the session's tiny registry (conftest.build_registry): these tests move its aliases.
+    """
     root = tmp_path_factory.mktemp("registry")
-    uri = f"sqlite:///{root}/mlflow.db"
-    build_registry(root, uri)
-    return uri
+    shutil.copyfile(tiny_registry[0] / "mlflow.db", root / "mlflow.db")
+    return f"sqlite:///{root}/mlflow.db"
 
 
 def dlforge(uri: str, *args: str) -> subprocess.CompletedProcess:
