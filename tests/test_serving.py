@@ -110,13 +110,23 @@ def test_bad_requests_get_400_with_the_reason(request, which, body, message):
     assert status == 400 and message in answer["message"], answer
 
 
-def test_predict_command_matches_the_server_and_writes_atomically(store, credit, digits, tmp_path):
+def test_predict_command_matches_the_server_and_writes_atomically(store, credit, digits, tmp_path, capsys):
+    """The first prediction through the installed console script; the others through `dlforge.cli.main(argv)`
+    in-process (the function the script runs), each still loading the champion from the store."""
     env = {**os.environ, "MLFLOW_TRACKING_URI": store}
 
     def dlforge(*a):
         return subprocess.run(
             [str(BIN / "dlforge"), *map(str, a)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
         )
+
+    def dlforge_here(*a):
+        from dlforge.cli import main
+
+        capsys.readouterr()
+        code = main(["--tracking-uri", store, *map(str, a)])
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(a, code, out, err)
 
     CREDIT.to_csv(tmp_path / "credit.csv", index=False)
     r = dlforge("predict", "credit_default", tmp_path / "credit.csv", tmp_path / "out/credit.parquet")
@@ -127,14 +137,14 @@ def test_predict_command_matches_the_server_and_writes_atomically(store, credit,
     )
 
     np.save(tmp_path / "digits.npy", load_digits().images[:20].astype(np.int64))
-    r = dlforge("predict", "digits@champion", tmp_path / "digits.npy", tmp_path / "out/digits.csv")
+    r = dlforge_here("predict", "digits@champion", tmp_path / "digits.npy", tmp_path / "out/digits.csv")
     assert r.returncode == 0, r.stderr
     served = post(digits, {"inputs": load_digits().images[:20].astype(int).tolist()})[1]["predictions"]
     assert pd.read_csv(tmp_path / "out/digits.csv")["label"].tolist() == [p["label"] for p in served]
 
     bad = CREDIT.assign(student=["No", "Maybe", "No"])
     bad.to_csv(tmp_path / "bad.csv", index=False)
-    r = dlforge("predict", "credit_default", tmp_path / "bad.csv", tmp_path / "out/bad.csv")
+    r = dlforge_here("predict", "credit_default", tmp_path / "bad.csv", tmp_path / "out/bad.csv")
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
         f"error: input '{tmp_path / 'bad.csv'}': input: column 'student' row 1: unknown category 'Maybe' (known: ['No', 'Yes'])"
     ]
