@@ -46,6 +46,7 @@ PENGUINS = pd.DataFrame(  # a typical Gentoo male and Adelie female, as raw colu
 )
 
 
+@pytest.mark.slow  # trains 8-15 epochs; the Parquet case below is the quick end-to-end one
 def test_tabular_classification_from_csv(make_cfg, tmp_path, mlflow_db):
     cfg = make_cfg(
         "experiment=byo_tabular",
@@ -80,6 +81,7 @@ def test_tabular_classification_from_parquet(make_cfg, tmp_path, mlflow_db):
     assert len(served) == 2 and set(served["label"]) <= {"Adelie", "Chinstrap", "Gentoo"}
 
 
+@pytest.mark.slow  # trains 8-15 epochs; the Parquet case below is the quick end-to-end one
 def test_tabular_regression_gate_prefers_lower_rmse(make_cfg, tmp_path, mlflow_db):
     base = ["experiment=byo_tabular_regression", f"data.source.path={BYO / 'tabular_regression.csv'}", *QUIET]
     untrained = make_cfg(*base, "model.optimizer.lr=0.0", "trainer.max_epochs=1")
@@ -108,6 +110,7 @@ def test_tabular_regression_gate_prefers_lower_rmse(make_cfg, tmp_path, mlflow_d
     assert 2500 < adelie < gentoo < 7000  # grams, and Gentoo males are the heaviest penguins
 
 
+@pytest.mark.slow  # trains 8-15 epochs; the Parquet case below is the quick end-to-end one
 def test_image_folder_end_to_end(make_cfg, tmp_path, mlflow_db):
     cfg = make_cfg(
         "experiment=byo_images",
@@ -171,6 +174,7 @@ def test_corrupt_image_fails_without_output(tmp_path):
     assert f"image '{images / 'one' / 'broken.png'}': not a readable image" in error
 
 
+@pytest.mark.slow  # prepares 5,000 MNIST images
 def test_mnist_by_config_prepares_28x28_images(make_cfg, tmp_path):
     cfg = make_cfg("experiment=mnist")
     assert cfg.model.net._target_.endswith("CNN") and cfg.task._target_.endswith("Classification")

@@ -110,6 +110,7 @@ def run_all(cfg) -> dict:
     return {"metrics": metrics, "record": register.run(cfg)}
 
 
+@pytest.mark.slow  # trains sunspots twice; the bring-your-own CSV below is the quick end-to-end one
 def test_sunspots_end_to_end_with_lower_is_better_gate(make_cfg, tmp_path, mlflow_db):
     fast = ["experiment=sunspots", "callbacks.progress_bar=null", "trainer.max_epochs=3"]
     untrained = run_all(make_cfg(*fast, "model.optimizer.lr=0.0"))  # v1: a network that never learnt
