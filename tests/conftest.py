@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +22,39 @@ import dlforge.config.schema  # noqa: F401  (registers the schema)
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
+
+
+_EMPTY_STORE: Path | None = None
+
+
+def empty_mlflow_db(dest: Path) -> Path:
+    """Put an empty MLflow SQLite store at `dest` (a copy; MLflow's schema migrations run once per session).
+
+    A new SQLite store costs MLflow seconds of Alembic migrations; the copy is the same file MLflow
+    would have created there. Use it only where a test's first MLflow call would create the store.
+    """
+    global _EMPTY_STORE
+    if _EMPTY_STORE is None:
+        from mlflow.store.model_registry.sqlalchemy_store import SqlAlchemyStore as Registry
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore as Tracking
+
+        folder = Path(tempfile.mkdtemp(prefix="dlforge-empty-store-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        uri = f"sqlite:///{folder}/mlflow.db"
+        for store in (Tracking(uri, str(folder / "mlruns")), Registry(uri)):
+            store.engine.dispose()
+        with sqlite3.connect(folder / "mlflow.db") as db:  # each user's store re-creates it, in its own artifact root
+            db.execute("DELETE FROM experiments WHERE name = 'Default'")
+        _EMPTY_STORE = folder / "mlflow.db"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(_EMPTY_STORE, dest)
+    return dest
+
+
+@pytest.fixture
+def mlflow_db(tmp_path: Path) -> Path:
+    """tmp_path/mlflow.db (make_cfg's tracking.uri) as an empty MLflow store, for tests that track runs."""
+    return empty_mlflow_db(tmp_path / "mlflow.db")
 
 
 @pytest.fixture
@@ -72,6 +109,9 @@ def build_registry(root: Path, uri: str) -> None:
     """Run the tiny pipeline twice into `uri`: v1 untrained (champion first), v2 trained (clearly better)."""
     from pipelines import evaluate, prepare, register, train
 
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        empty_mlflow_db(Path(uri.removeprefix("sqlite:///")))
+
     for i, extra in enumerate((["model.optimizer.lr=0.0"], ["trainer.max_epochs=8"])):
         cfg = compose_tiny(root, uri, *extra)
         if i == 0:
@@ -79,6 +119,15 @@ def build_registry(root: Path, uri: str) -> None:
         train.run(cfg)
         evaluate.run(cfg)
         register.run(cfg)
+
+
+@pytest.fixture(scope="session")
+def tiny_registry(tmp_path_factory) -> tuple[Path, str]:
+    """build_registry once per session: (root, uri). Read it only; a test that moves aliases copies root/mlflow.db."""
+    root = tmp_path_factory.mktemp("tiny_registry")
+    uri = f"sqlite:///{root}/mlflow.db"
+    build_registry(root, uri)
+    return root, uri
 
 
 def tiny_overrides(csv: Path) -> list[str]:
@@ -173,8 +222,31 @@ def work_overrides(tmp: Path, name: str, *extra: str) -> list[str]:
     ]
 
 
+_PREPARED_WORK: Path | None = None
+
+
+def _prepared_work() -> Path:
+    """The tiny CSV prepared once per session by the real entry point, from its own working directory."""
+    global _PREPARED_WORK
+    if _PREPARED_WORK is None:
+        folder = Path(tempfile.mkdtemp(prefix="dlforge-work-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        write_tiny_csv(folder / "tiny.csv")
+        sh([sys.executable, "-m", "pipelines.prepare", *work_overrides(folder, "prep")], folder)
+        left = sorted(p.name for p in folder.iterdir())
+        assert left == ["data", "tiny.csv"], f"prepare left more than its output in its working directory: {left}"
+        _PREPARED_WORK = folder
+    return _PREPARED_WORK
+
+
 @pytest.fixture
 def work(tmp_path: Path, tiny_csv: Path) -> Path:
-    """A working directory holding the tiny CSV and its prepared splits; stray outputs would show here."""
-    sh([sys.executable, "-m", "pipelines.prepare", *work_overrides(tmp_path, "prep")], tmp_path)
+    """A working directory holding the tiny CSV, its prepared splits and an (empty) MLflow store; stray outputs
+    would show here.
+
+    The splits are a copy of one session-wide `python -m pipelines.prepare` of the same CSV (the tests only
+    read them), so each test pays neither that process nor MLflow's schema migrations.
+    """
+    shutil.copytree(_prepared_work() / "data", tmp_path / "data")
+    empty_mlflow_db(tmp_path / "mlflow.db")
     return tmp_path

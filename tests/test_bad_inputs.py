@@ -19,7 +19,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, empty_mlflow_db
 
 BYO = ROOT / "examples/byo"
 NAMES = ("byo_tabular", "byo_tabular_regression", "byo_text", "byo_images", "byo_timeseries", "movielens", "tiny")
@@ -29,6 +29,7 @@ NAMES = ("byo_tabular", "byo_tabular_regression", "byo_text", "byo_images", "byo
 def registry(tmp_path_factory) -> str:
     """A SQLite registry where every use case the catalogue touches already has a champion (v1)."""
     root = tmp_path_factory.mktemp("registry")
+    empty_mlflow_db(root / "mlflow.db")
     uri = f"sqlite:///{root}/mlflow.db"
     client = MlflowClient(uri)
     (root / "model").mkdir()

@@ -46,7 +46,8 @@ PENGUINS = pd.DataFrame(  # a typical Gentoo male and Adelie female, as raw colu
 )
 
 
-def test_tabular_classification_from_csv(make_cfg, tmp_path):
+@pytest.mark.slow  # trains 8-15 epochs; the Parquet case below is the quick end-to-end one
+def test_tabular_classification_from_csv(make_cfg, tmp_path, mlflow_db):
     cfg = make_cfg(
         "experiment=byo_tabular",
         f"data.source.path={BYO / 'tabular.csv'}",
@@ -62,7 +63,7 @@ def test_tabular_classification_from_csv(make_cfg, tmp_path):
     assert np.allclose(served[["proba_Adelie", "proba_Chinstrap", "proba_Gentoo"]].sum(axis=1), 1.0)
 
 
-def test_tabular_classification_from_parquet(make_cfg, tmp_path):
+def test_tabular_classification_from_parquet(make_cfg, tmp_path, mlflow_db):
     """Prepare through the real console entry point; the later stages are the same code in-process."""
     parquet = tmp_path / "penguins.parquet"
     pd.read_csv(BYO / "tabular.csv").to_parquet(parquet)
@@ -80,7 +81,8 @@ def test_tabular_classification_from_parquet(make_cfg, tmp_path):
     assert len(served) == 2 and set(served["label"]) <= {"Adelie", "Chinstrap", "Gentoo"}
 
 
-def test_tabular_regression_gate_prefers_lower_rmse(make_cfg, tmp_path):
+@pytest.mark.slow  # trains 8-15 epochs; the Parquet case below is the quick end-to-end one
+def test_tabular_regression_gate_prefers_lower_rmse(make_cfg, tmp_path, mlflow_db):
     base = ["experiment=byo_tabular_regression", f"data.source.path={BYO / 'tabular_regression.csv'}", *QUIET]
     untrained = make_cfg(*base, "model.optimizer.lr=0.0", "trainer.max_epochs=1")
     first = _stages(untrained)
@@ -108,7 +110,8 @@ def test_tabular_regression_gate_prefers_lower_rmse(make_cfg, tmp_path):
     assert 2500 < adelie < gentoo < 7000  # grams, and Gentoo males are the heaviest penguins
 
 
-def test_image_folder_end_to_end(make_cfg, tmp_path):
+@pytest.mark.slow  # trains 8-15 epochs; the Parquet case below is the quick end-to-end one
+def test_image_folder_end_to_end(make_cfg, tmp_path, mlflow_db):
     cfg = make_cfg(
         "experiment=byo_images",
         f"data.source.path={BYO / 'images'}",
@@ -171,6 +174,7 @@ def test_corrupt_image_fails_without_output(tmp_path):
     assert f"image '{images / 'one' / 'broken.png'}': not a readable image" in error
 
 
+@pytest.mark.slow  # prepares 5,000 MNIST images
 def test_mnist_by_config_prepares_28x28_images(make_cfg, tmp_path):
     cfg = make_cfg("experiment=mnist")
     assert cfg.model.net._target_.endswith("CNN") and cfg.task._target_.endswith("Classification")

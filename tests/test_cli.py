@@ -1,9 +1,15 @@
-"""The `dlforge` console script against a real MLflow SQLite store filled by the real stages."""
+"""The `dlforge` console script against a real MLflow SQLite store filled by the real stages.
+
+`dlforge list` runs through the installed console script (and a fresh interpreter checks that the registry
+commands import no torch); the other commands call `dlforge.cli.main(argv)` in-process, the function the
+console script runs, so each check costs no interpreter start-up (MLflow's import alone is seconds).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,19 +17,21 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import ROOT, build_registry
+from conftest import ROOT
 from dlforge.cli import main
 
 DLFORGE = Path(sys.executable).parent / "dlforge"
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> str:
-    """v1 (untrained, first champion) and v2 (trained, promoted by the gate) of model `tiny`."""
+def store(tmp_path_factory, tiny_registry) -> str:
+    """v1 (untrained, first champion) and v2 (trained, promoted by the gate) of model `tiny`.
+
+    A copy of the session's tiny registry (conftest.build_registry): these tests move its aliases.
+    """
     root = tmp_path_factory.mktemp("registry")
-    uri = f"sqlite:///{root}/mlflow.db"
-    build_registry(root, uri)
-    return uri
+    shutil.copyfile(tiny_registry[0] / "mlflow.db", root / "mlflow.db")
+    return f"sqlite:///{root}/mlflow.db"
 
 
 def dlforge(uri: str, *args: str) -> subprocess.CompletedProcess:
@@ -37,16 +45,30 @@ def ok(uri: str, *args: str) -> str:
     return r.stdout
 
 
-def test_list_shows_models_versions_and_aliases_without_torch(store):
-    table = ok(store, "list")
+def cli(capsys, uri: str, *args: str) -> tuple[int, str, str]:
+    """`dlforge --tracking-uri uri args…` in this process: exit code, stdout, stderr."""
+    capsys.readouterr()
+    code = main(["--tracking-uri", uri, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def cli_ok(capsys, uri: str, *args: str) -> str:
+    code, out, err = cli(capsys, uri, *args)
+    assert code == 0, err
+    return out
+
+
+def test_list_shows_models_versions_and_aliases_without_torch(store, capsys):
+    table = ok(store, "list")  # the installed console script, MLFLOW_TRACKING_URI from the environment
     assert "registered models" in table and "tiny" in table and "v2" in table
-    [model] = json.loads(ok(store, "list", "--json"))
+    [model] = json.loads(cli_ok(capsys, store, "list", "--json"))
     assert (
         model["name"] == "tiny"
         and model["aliases"] == {"champion": 2, "challenger": 2}
         and model["latest_version"] == 2
     )
-    versions = {r["version"]: r for r in json.loads(ok(store, "list", "tiny", "--json"))}
+    versions = {r["version"]: r for r in json.loads(cli_ok(capsys, store, "list", "tiny", "--json"))}
     assert versions[2]["aliases"] == ["challenger", "champion"] and versions[1]["aliases"] == []
     assert versions[2]["promoted"] == "true" and float(versions[2]["ci"][0]) > 0
     code = f"import sys; from dlforge.cli import main; main(['--tracking-uri', '{store}', 'describe', 'tiny']); print(sorted(m for m in ('torch', 'lightning', 'pytorch_lightning') if m in sys.modules))"
@@ -54,28 +76,30 @@ def test_list_shows_models_versions_and_aliases_without_torch(store):
     assert r.stdout.strip().splitlines()[-1] == "[]", r.stderr
 
 
-def test_describe_shows_metrics_lineage_and_gate(store):
-    d = json.loads(ok(store, "describe", "tiny/2", "--json"))
+def test_describe_shows_metrics_lineage_and_gate(store, capsys):
+    d = json.loads(cli_ok(capsys, store, "describe", "tiny/2", "--json"))
     assert d["version"] == 2 and d["aliases"] == ["challenger", "champion"]
     assert {"test_pr_auc", "baseline_test_pr_auc"} <= d["metrics"].keys()
     assert len(d["lineage"]["data_hash"]) == 64 and d["lineage"]["git_commit"]
     assert d["gate"]["promoted"] == "true" and float(d["gate"]["ci_low"]) > 0 and d["gate"]["metric"] == "pr_auc"
     assert [m["alias"] for m in d["alias_moves"]] == ["challenger", "champion"]
-    text = ok(store, "describe", "tiny")  # a bare name is its champion
+    text = cli_ok(capsys, store, "describe", "tiny")  # a bare name is its champion
     assert "tiny v2" in text and "ci_low" in text and "data_hash" in text
 
 
-def test_promote_by_hand_then_rollback_returns_the_previous_champion(store):
+def test_promote_by_hand_then_rollback_returns_the_previous_champion(store, capsys):
     client = MlflowClient(store)
     champion = lambda: int(client.get_model_version_by_alias("tiny", "champion").version)  # noqa: E731
     assert champion() == 2
-    assert "champion v2 → v1" in ok(store, "promote", "tiny/1", "--reason", "v2 misbehaves in production")
+    assert "champion v2 → v1" in cli_ok(capsys, store, "promote", "tiny/1", "--reason", "v2 misbehaves in production")
     assert champion() == 1
-    assert "champion v1 → v2" in ok(store, "rollback", "tiny", "--reason", "v1 was worse")
+    assert "champion v1 → v2" in cli_ok(capsys, store, "rollback", "tiny", "--reason", "v1 was worse")
     assert champion() == 2
-    assert "champion v2 → v1" in ok(store, "rollback", "tiny")  # v2 came after v1: rolling back again gives v1
+    assert "champion v2 → v1" in cli_ok(
+        capsys, store, "rollback", "tiny"
+    )  # v2 came after v1: rolling back again gives v1
     assert champion() == 1
-    log = json.loads(ok(store, "history", "tiny", "--json"))
+    log = json.loads(cli_ok(capsys, store, "history", "tiny", "--json"))
     manual = [m for m in log if m["kind"] != "gate"]
     assert [(m["kind"], m["previous"], m["version"]) for m in manual] == [
         ("manual", 2, 1),
@@ -83,8 +107,8 @@ def test_promote_by_hand_then_rollback_returns_the_previous_champion(store):
         ("rollback", 2, 1),
     ]
     assert manual[0]["reason"] == "v2 misbehaves in production" and manual[0]["by"]
-    r = dlforge(store, "rollback", "tiny")  # v1 was the first champion: nothing before it
-    assert r.returncode == 2 and "no previous champion recorded before v1" in r.stderr and champion() == 1
+    code, _, err = cli(capsys, store, "rollback", "tiny")  # v1 was the first champion: nothing before it
+    assert code == 2 and "no previous champion recorded before v1" in err and champion() == 1
 
 
 @pytest.mark.parametrize(

@@ -214,6 +214,7 @@ def _stale(repo: Path) -> set[str]:
     return set(json.loads(sh(["dvc", "status", "--json"], repo).stdout or "{}"))
 
 
+@pytest.mark.e2e  # dvc in a copy of the repo
 def test_editing_an_evaluate_only_module_reruns_evaluate_and_register(tmp_path):
     """With every stage up to date (a committed dvc.lock of this dvc.yaml), touching a module that only
     evaluate (and so register, downstream) imports makes exactly those stages stale in `dvc status`."""
@@ -251,6 +252,7 @@ def _lock_current_tree(repo: Path) -> None:
     sh(["dvc", "commit", "-f", "-q"], repo)
 
 
+@pytest.mark.slow  # every stage of every use case under -X importtime
 def test_the_static_closure_covers_what_each_stage_imports_when_it_runs(work):
     """Cross-check of the analysis: run the four stages (tiny credit_default) with -X importtime and
     find every project module they really import inside the closure computed for that stage."""

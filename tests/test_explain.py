@@ -1,7 +1,8 @@
 """Explanations in evaluate (dlforge.tasks.explain): every family writes its files with finite numbers, and
 on the tiny CSV (y depends on x1 and kind, not on x2) the trained network's attributions rank x1 first.
 
-The tabular case runs the real prepare → train → evaluate (explain/ logged to MLflow too). The other
+The tabular case reads what the real prepare → train → evaluate wrote for the session's tiny registry
+(conftest.build_registry; explain/ logged to MLflow too). The other
 families explain a freshly initialised, seeded network on the real prepared data: the files and their
 numbers are what is checked there, not what an untrained network attends to.
 """
@@ -12,7 +13,6 @@ import json
 import math
 from pathlib import Path
 
-import pytest
 import torch
 from hydra.utils import instantiate
 from mlflow.tracking import MlflowClient
@@ -55,16 +55,11 @@ def _explain(make_cfg, use_case: str, out: Path) -> dict:
     return summary
 
 
-@pytest.mark.slow
-def test_tabular_attributions_rank_the_informative_feature_first(tmp_path: Path):
-    from pipelines import evaluate, prepare, train
-
-    uri = f"sqlite:///{tmp_path}/mlflow.db"
-    cfg = compose_tiny(tmp_path, uri, "trainer.max_epochs=8", "callbacks.progress_bar=null")
-    prepare.run(cfg)
-    train.run(cfg)
-    evaluate.run(cfg)
-    out = tmp_path / "reports" / "tiny" / "explain"
+def test_tabular_attributions_rank_the_informative_feature_first(tiny_registry, tmp_path: Path):
+    """What the real prepare → train (8 epochs) → evaluate wrote: the session's tiny registry (conftest.build_registry)."""
+    root, uri = tiny_registry
+    cfg = compose_tiny(root, uri, "trainer.max_epochs=8")  # build_registry's trained run
+    out = root / "reports" / "tiny" / "explain"
     rows = _rows(out / "attributions.json")
     assert {r["feature"] for r in rows} == {"x1", "x2", "kind"}
     assert rows[0]["feature"] == "x1"  # sorted by Integrated Gradients
@@ -73,7 +68,7 @@ def test_tabular_attributions_rank_the_informative_feature_first(tmp_path: Path)
     assert (out / "attributions.png").stat().st_size > 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["top_features"][0] == "x1" and summary["headline"].startswith("top feature x1")
-    run_id = json.loads((tmp_path / "models" / "tiny" / "run.json").read_text())["run_id"]
+    run_id = json.loads((root / "models" / "tiny" / "run.json").read_text())["run_id"]
     logged = {a.path for a in MlflowClient(uri).list_artifacts(run_id, "explain")}
     assert logged == {"explain/attributions.json", "explain/attributions.png", "explain/summary.json"}
 
@@ -82,7 +77,7 @@ def test_tabular_attributions_rank_the_informative_feature_first(tmp_path: Path)
     from dlforge.data import prepared
     from dlforge.models.checkpoint import load_net
 
-    instantiate(cfg.task).explain(load_net(tmp_path / "models/tiny/model.pt"), prepared.load(cfg.paths.prepared), again)
+    instantiate(cfg.task).explain(load_net(root / "models/tiny/model.pt"), prepared.load(cfg.paths.prepared), again)
     assert (again / "attributions.json").read_text() == (out / "attributions.json").read_text()
 
 

@@ -110,7 +110,8 @@ def run_all(cfg) -> dict:
     return {"metrics": metrics, "record": register.run(cfg)}
 
 
-def test_sunspots_end_to_end_with_lower_is_better_gate(make_cfg, tmp_path):
+@pytest.mark.slow  # trains sunspots twice; the bring-your-own CSV below is the quick end-to-end one
+def test_sunspots_end_to_end_with_lower_is_better_gate(make_cfg, tmp_path, mlflow_db):
     fast = ["experiment=sunspots", "callbacks.progress_bar=null", "trainer.max_epochs=3"]
     untrained = run_all(make_cfg(*fast, "model.optimizer.lr=0.0"))  # v1: a network that never learnt
     assert untrained["record"]["promoted"] and untrained["record"]["version"] == 1
@@ -150,7 +151,7 @@ def test_sunspots_end_to_end_with_lower_is_better_gate(make_cfg, tmp_path):
         model.predict(bad[:, 1:])
 
 
-def test_bring_your_own_time_series_csv(make_cfg, tmp_path):
+def test_bring_your_own_time_series_csv(make_cfg, tmp_path, mlflow_db):
     cfg = make_cfg(
         "experiment=byo_timeseries",
         f"data.source.path={BYO_CSV}",

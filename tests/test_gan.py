@@ -15,7 +15,7 @@ from hydra.utils import instantiate
 from mlflow.tracking import MlflowClient
 from omegaconf import DictConfig
 
-from conftest import CONF
+from conftest import CONF, empty_mlflow_db
 from dlforge.data import prepared as prepared_data
 from dlforge.errors import UserError
 from pipelines import evaluate, prepare, register, train
@@ -38,10 +38,12 @@ def gan_cfg(root: Path, *overrides: str) -> DictConfig:
 def root(tmp_path_factory) -> Path:
     """digits_gan prepared once for the module (the judge fit is the slow part)."""
     root = tmp_path_factory.mktemp("gan")
+    empty_mlflow_db(root / "mlflow.db")
     assert prepare.run(gan_cfg(root)) == {"train": 1257, "val": 270, "test": 270}
     return root
 
 
+@pytest.mark.slow  # trains the GAN (Fréchet distance every epoch)
 def test_digits_gan_end_to_end_serves_images_from_seed_and_label(root):
     cfg = gan_cfg(root)
     trained = train.run(cfg)
@@ -79,6 +81,7 @@ def test_digits_gan_end_to_end_serves_images_from_seed_and_label(root):
             model.predict(pd.DataFrame(bad))
 
 
+@pytest.mark.slow  # trains the GAN (Fréchet distance every epoch)
 def test_same_seed_same_generator(root):
     cfg = gan_cfg(
         root, "logger=none", "trainer.max_epochs=1", "name=digits_gan_repeat", f"paths.prepared={root}/data/digits_gan"
@@ -114,6 +117,7 @@ def test_requests_are_checked_row_by_row(root):
         pre.requests(pd.DataFrame({"seed": [0]}))
 
 
+@pytest.mark.slow  # prepares 5,000 MNIST images and fits their judge
 def test_mnist_gan_is_selected_by_config_only(tmp_path):
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(

@@ -11,17 +11,15 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import build_registry, compose_tiny
+from conftest import compose_tiny
 from dlforge.io import tree_hash
 from dlforge.registry import model_card
 from dlforge.tasks.classification import Classification
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory) -> tuple[Path, MlflowClient]:
-    root = tmp_path_factory.mktemp("native")
-    uri = f"sqlite:///{root}/mlflow.db"
-    build_registry(root, uri)  # v1 untrained, v2 trained
+def store(tiny_registry) -> tuple[Path, MlflowClient]:
+    root, uri = tiny_registry  # conftest.build_registry, once per session: v1 untrained, v2 trained
     return root, MlflowClient(uri)
 
 

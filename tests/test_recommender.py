@@ -77,7 +77,8 @@ def test_preprocessor_maps_unknown_ids_to_zero_and_rejects_bad_requests(make_cfg
     assert pre.inverse_target(np.array([-100.0, 100.0])).tolist() == [0.5, 5.0]
 
 
-def test_movielens_stages_end_to_end(make_cfg, tmp_path):
+@pytest.mark.slow  # trains MovieLens three times
+def test_movielens_stages_end_to_end(make_cfg, tmp_path, mlflow_db):
     cfg = make_cfg(*SLICE)
     prepare.run(cfg)
     data = prepared.load(cfg.paths.prepared)

@@ -23,7 +23,7 @@ def _break_task_class(client: MlflowClient, name: str, version: str) -> None:
     write_json(task_json, {"_target_": "dlforge.tasks.gone.Classification"})
 
 
-def test_an_unscorable_champion_stops_register_unless_replace_incompatible(make_cfg, tiny_csv, tmp_path):
+def test_an_unscorable_champion_stops_register_unless_replace_incompatible(make_cfg, tiny_csv, tmp_path, mlflow_db):
     tiny = lambda *extra: make_cfg(*tiny_overrides(tiny_csv), *extra)  # noqa: E731
     first = tiny("trainer.max_epochs=2")
     prepare.run(first)

@@ -13,10 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
-from conftest import ROOT, work_overrides
+from conftest import ROOT, empty_mlflow_db, work_overrides
+
+pytestmark = pytest.mark.slow  # two to four training processes per test (seconds of start-up each): not make test-fast
 
 
 def start(tmp: Path, name: str, *extra: str, fault: str | None = None, stage: str = "train", gan: bool = False):
@@ -115,6 +118,7 @@ def test_a_changed_config_does_not_resume(work):
 
 def test_a_killed_gan_resumes_to_the_uninterrupted_result(tmp_path):
     """Two optimisers, manual optimisation and the Fréchet-distance callback: still the same weights."""
+    empty_mlflow_db(tmp_path / "mlflow.db")
     finish(start(tmp_path, "prep", stage="prepare", gan=True))
     finish(start(tmp_path, "straight", "trainer.max_epochs=3", gan=True))
     kill_at(start(tmp_path, "resumed", "trainer.max_epochs=3", fault="mid_epoch", gan=True), tmp_path / "resumed.fault")

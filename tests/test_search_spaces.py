@@ -56,11 +56,16 @@ def test_search_space_composes_and_names_real_keys(use_case: str):
     assert isinstance(sweeper.sampler, optuna.samplers.TPESampler) and sweeper.study_name == use_case
     monitor = cfg.callbacks.model_checkpoint.monitor
     assert sweeper.objective == f"best_{monitor}"  # what train returns: the checkpoint's best score
+    rounds: dict[int, list[tuple[str, object]]] = {}
     for key, spec in sweeper.params.items():
         assert OmegaConf.select(cfg, key, default="<missing>") != "<missing>", f"{use_case}: {key} not in the config"
         values = spec["choices"] if spec["type"] == "categorical" else [spec["low"], spec["high"]]
-        for value in values:  # each choice and bound is a valid override of the composed config
-            assert OmegaConf.select(_compose(use_case, _override(key, value)), key) == value
+        for i, value in enumerate(values):
+            rounds.setdefault(i, []).append((key, value))
+    for overrides in rounds.values():  # each choice and bound is a valid override (one value of every key per compose)
+        swept = _compose(use_case, *(_override(key, value) for key, value in overrides))
+        for key, value in overrides:
+            assert OmegaConf.select(swept, key) == value, f"{use_case}: {key}={value!r}"
 
 
 @pytest.mark.slow

@@ -35,7 +35,9 @@ def test_results_mark_a_win_only_over_every_seed(tmp_path):
         (tmp_path / "reports" / name / "metrics.json").write_text(
             json.dumps({"model": {"accuracy": 0.9}, "baseline": {"accuracy": 0.8}})
         )
-        (tmp_path / "reports" / name / "registry.json").write_text(json.dumps({"metric": "accuracy", "champion_version": 1}))
+        (tmp_path / "reports" / name / "registry.json").write_text(
+            json.dumps({"metric": "accuracy", "champion_version": 1})
+        )
     (tmp_path / "docs").mkdir()
     lucky = summarise({1: _seed(0.9, 0.8, 0.1), 2: _seed(0.7, 0.8, 0.1), 3: _seed(0.9, 0.8, 0.1)})
     steady = summarise({1: _seed(0.9, 0.8, 0.1), 2: _seed(0.85, 0.8, 0.1), 3: _seed(0.9, 0.8, 0.1)})

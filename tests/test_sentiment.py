@@ -69,6 +69,7 @@ def test_bad_text_data_fails_naming_column_and_row(make_cfg, tmp_path, edit, mes
         prepare.run(make_cfg("experiment=byo_text", f"data.source.path={path}"))
 
 
+@pytest.mark.slow  # trains on the real reviews
 def test_reviews_end_to_end_serves_raw_strings(make_cfg, tmp_path):
     cfg = make_cfg("experiment=reviews", *QUICK, "trainer.max_epochs=2", "train.batch_size=128")
     prepare.run(cfg)

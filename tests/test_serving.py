@@ -17,7 +17,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from sklearn.datasets import load_digits
 
-from conftest import CONF, ROOT
+from conftest import CONF, ROOT, empty_mlflow_db
 from pipelines import evaluate, prepare, register, train
 from services import BIN, post, serve
 
@@ -29,6 +29,7 @@ CREDIT = pd.DataFrame({"student": ["No", "Yes", "No"], "balance": [300, 2600, 12
 def store(tmp_path_factory) -> str:
     """credit_default and digits, each prepared, trained for a few epochs, evaluated and registered."""
     root = tmp_path_factory.mktemp("serving")
+    empty_mlflow_db(root / "mlflow.db")
     uri = f"sqlite:///{root}/mlflow.db"
     for use_case in ("credit_default", "digits"):
         overrides = [
@@ -109,13 +110,23 @@ def test_bad_requests_get_400_with_the_reason(request, which, body, message):
     assert status == 400 and message in answer["message"], answer
 
 
-def test_predict_command_matches_the_server_and_writes_atomically(store, credit, digits, tmp_path):
+def test_predict_command_matches_the_server_and_writes_atomically(store, credit, digits, tmp_path, capsys):
+    """The first prediction through the installed console script; the others through `dlforge.cli.main(argv)`
+    in-process (the function the script runs), each still loading the champion from the store."""
     env = {**os.environ, "MLFLOW_TRACKING_URI": store}
 
     def dlforge(*a):
         return subprocess.run(
             [str(BIN / "dlforge"), *map(str, a)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
         )
+
+    def dlforge_here(*a):
+        from dlforge.cli import main
+
+        capsys.readouterr()
+        code = main(["--tracking-uri", store, *map(str, a)])
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(a, code, out, err)
 
     CREDIT.to_csv(tmp_path / "credit.csv", index=False)
     r = dlforge("predict", "credit_default", tmp_path / "credit.csv", tmp_path / "out/credit.parquet")
@@ -126,14 +137,14 @@ def test_predict_command_matches_the_server_and_writes_atomically(store, credit,
     )
 
     np.save(tmp_path / "digits.npy", load_digits().images[:20].astype(np.int64))
-    r = dlforge("predict", "digits@champion", tmp_path / "digits.npy", tmp_path / "out/digits.csv")
+    r = dlforge_here("predict", "digits@champion", tmp_path / "digits.npy", tmp_path / "out/digits.csv")
     assert r.returncode == 0, r.stderr
     served = post(digits, {"inputs": load_digits().images[:20].astype(int).tolist()})[1]["predictions"]
     assert pd.read_csv(tmp_path / "out/digits.csv")["label"].tolist() == [p["label"] for p in served]
 
     bad = CREDIT.assign(student=["No", "Maybe", "No"])
     bad.to_csv(tmp_path / "bad.csv", index=False)
-    r = dlforge("predict", "credit_default", tmp_path / "bad.csv", tmp_path / "out/bad.csv")
+    r = dlforge_here("predict", "credit_default", tmp_path / "bad.csv", tmp_path / "out/bad.csv")
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
         f"error: input '{tmp_path / 'bad.csv'}': input: column 'student' row 1: unknown category 'Maybe' (known: ['No', 'Yes'])"
     ]

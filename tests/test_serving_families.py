@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-from conftest import CONF
+from conftest import CONF, empty_mlflow_db
 from pipelines import evaluate, prepare, register, train
 from services import post, serve
 
@@ -29,6 +29,7 @@ QUICK = {
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("families")
+    empty_mlflow_db(root / "mlflow.db")
     uri = f"sqlite:///{root}/mlflow.db"
     for use_case, quick in QUICK.items():
         overrides = [

@@ -21,7 +21,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from mlflow.exceptions import MlflowException
 
-from conftest import CONF, ROOT
+from conftest import CONF, ROOT, empty_mlflow_db
 from services import post, serve
 
 pytestmark = pytest.mark.e2e
@@ -34,6 +34,7 @@ def champion(tmp_path_factory) -> dict:
     from pipelines import evaluate, prepare, register, train
 
     root = tmp_path_factory.mktemp("serving_inputs")
+    empty_mlflow_db(root / "mlflow.db")
     csv = root / "penguins.csv"
     df = pd.read_csv(ROOT / "examples/byo/tabular.csv")
     df.assign(flipper_length_mm=df.flipper_length_mm.round().astype(int)).to_csv(csv, index=False)

@@ -20,7 +20,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 import services
-from conftest import ROOT, run_entry, tiny_overrides, write_tiny_csv
+from conftest import CONF, ROOT, run_entry, tiny_overrides, write_tiny_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -210,11 +210,18 @@ def test_reader_browses_and_loads_but_cannot_register_or_move_aliases(pipeline, 
     assert services.query(pipeline["db"], "SELECT name FROM registered_models ORDER BY name") == [("tiny",)]
 
 
-def test_cli_history_and_promote_work_for_the_writer(pipeline):
-    env = {**os.environ, "MLFLOW_TRACKING_URI": pipeline["url"], **services.credentials_env(*WRITER)}
+def test_cli_history_and_promote_work_for_the_writer(pipeline, capsys):
+    """`dlforge.cli.main(argv)` in-process (the console script's function; `dlforge list` runs as the real script
+    above), the writer's credentials in the environment as MLflow's client reads them."""
+    writer_client(pipeline)
 
     def dlforge(*a: str) -> subprocess.CompletedProcess:
-        return subprocess.run([services.BIN / "dlforge", *a], env=env, capture_output=True, text=True, timeout=120)
+        from dlforge.cli import main
+
+        capsys.readouterr()
+        code = main(["--tracking-uri", pipeline["url"], *a])
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(a, code, out, err)
 
     r = dlforge("history", "tiny", "--json")
     assert r.returncode == 0, r.stderr
@@ -294,15 +301,23 @@ def test_eight_concurrent_registrations_leave_one_champion_and_a_whole_history(p
     """
     import shutil
 
+    from hydra import compose, initialize_config_dir
+
     from dlforge.registry import aliases
+    from pipelines import evaluate, register, train
 
     url, root, base = pipeline["url"], pipeline["root"], pipeline["args"][:-2]
     env = {"MLFLOW_TRACKING_URI": url, **services.credentials_env(*WRITER)}
+
+    def in_process(*overrides: str):  # the setup's stages run here, as the writer; the race below runs as processes
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            return compose("config", overrides=[*base, *overrides, f"tracking.uri={url}"])
+
+    client = writer_client(pipeline)  # the writer's credentials in this process's environment
     bad = [f"paths.models={tmp_path}/bad/models", f"paths.reports={tmp_path}/bad/reports"]
-    for stage in ("train", "evaluate"):
-        r = run_entry(stage, *base, *bad, "model.optimizer.lr=0.0", "trainer.max_epochs=1", env=env)
-        assert r.returncode == 0, r.stderr[-2000:]
-    client = writer_client(pipeline)
+    untrained = in_process(*bad, "model.optimizer.lr=0.0", "trainer.max_epochs=1")
+    train.run(untrained)
+    evaluate.run(untrained)
     experiment = client.get_experiment_by_name("tiny").experiment_id
     quality = {}
 
@@ -325,8 +340,7 @@ def test_eight_concurrent_registrations_leave_one_champion_and_a_whole_history(p
             "register.gate.bootstrap_samples=200",
         ]
 
-    r = run_entry("register", *copy(0, "untrained"), env=env)  # v1: an untrained champion to beat
-    assert r.returncode == 0, r.stderr[-2000:]
+    register.run(in_process(*copy(0, "untrained")[len(base) :]))  # v1: an untrained champion to beat
     procs = [
         subprocess.Popen(
             [services.BIN / "python", "-m", "pipelines.register", *copy(i, "trained" if i % 2 else "untrained")],

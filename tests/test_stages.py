@@ -67,7 +67,7 @@ def test_bad_data_fails_without_outputs(make_cfg, tiny_csv, tmp_path):
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
 
 
-def test_train_evaluate_register_track_everything_in_one_run(tiny, tmp_path):
+def test_train_evaluate_register_track_everything_in_one_run(tiny, tmp_path, mlflow_db):
     cfg = tiny()
     prepare.run(cfg)
     train.run(cfg)
@@ -120,7 +120,7 @@ def test_train_evaluate_register_track_everything_in_one_run(tiny, tmp_path):
     assert int(client.get_model_version_by_alias("tiny", "challenger").version) == 2
 
 
-def test_register_rejects_unknown_gate_metric_before_registering(tiny, tmp_path):
+def test_register_rejects_unknown_gate_metric_before_registering(tiny, tmp_path, mlflow_db):
     cfg = tiny()
     prepare.run(cfg)
     train.run(cfg)

@@ -55,6 +55,7 @@ def test_a_pruner_on_a_multi_objective_study_is_refused():
         _sweeper("hydra.sweeper.objective=[best_val_loss,val_auroc]", "hydra.sweeper.direction=[minimize,maximize]")
 
 
+@pytest.mark.slow  # a real multirun
 def test_multi_objective_sweep_records_the_pareto_front(work: Path):
     args = work_overrides(
         work,
@@ -81,6 +82,7 @@ def test_multi_objective_sweep_records_the_pareto_front(work: Path):
     assert set(front[0]["values"]) == {"best_val_loss", "val_auroc"}
 
 
+@pytest.mark.e2e  # a real server
 def test_optuna_dashboard_serves_the_study_storage(tmp_path: Path):
     """`make dashboard` (optuna-dashboard on the sweeps' storage) lists a study and its trials."""
     import socket

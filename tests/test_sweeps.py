@@ -49,6 +49,7 @@ def _parent_and_children(work: Path, experiment: str) -> tuple:
     return parents[0], children
 
 
+@pytest.mark.slow  # a real multirun: several trainings
 def test_basic_multirun_groups_every_combination_under_one_parent(work: Path):
     _sweep(work, "grid", "model.optimizer.lr=0.001,0.01", "model.net.hidden=[16],[32]")
     parent, children = _parent_and_children(work, "grid")
@@ -61,6 +62,7 @@ def test_basic_multirun_groups_every_combination_under_one_parent(work: Path):
     assert not (work / "models").exists()  # trials never write the pipeline's outputs
 
 
+@pytest.mark.slow  # a real multirun: several trainings
 def test_optuna_sweep_prunes_and_resumes(work: Path):
     _optuna(work, "tiny", 4)
     parent, children = _parent_and_children(work, "tiny")
@@ -95,6 +97,7 @@ def test_optuna_sweep_prunes_and_resumes(work: Path):
     )
 
 
+@pytest.mark.slow  # a real multirun: several trainings
 def test_joblib_launcher_runs_trials_in_parallel(work: Path):
     # ~5 s of training per trial, so the two workers' training overlaps even if one starts a second later
     _optuna(work, "par", 2, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "trainer.max_epochs=60")
