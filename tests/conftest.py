@@ -250,3 +250,21 @@ def work(tmp_path: Path, tiny_csv: Path) -> Path:
     shutil.copytree(_prepared_work() / "data", tmp_path / "data")
     empty_mlflow_db(tmp_path / "mlflow.db")
     return tmp_path
+
+
+def run_stage(stage: str, args: list[str], capsys) -> tuple[int, list[str]]:
+    """`python -m pipelines.<stage> args…` in this process: the exit code and the stderr lines."""
+    import importlib
+
+    module = importlib.import_module(f"pipelines.{stage}")
+    argv = sys.argv
+    sys.argv = [stage, *args]
+    capsys.readouterr()
+    try:
+        module.main()
+        code = 0
+    except SystemExit as e:
+        code = e.code
+    finally:
+        sys.argv = argv
+    return code, capsys.readouterr().err.strip().splitlines()

@@ -9,7 +9,6 @@ champion. docs/reliability.md lists every case with its outcome.
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-from conftest import ROOT, empty_mlflow_db
+from conftest import ROOT, empty_mlflow_db, run_stage
 
 BYO = ROOT / "examples/byo"
 NAMES = ("byo_tabular", "byo_tabular_regression", "byo_text", "byo_images", "byo_timeseries", "movielens", "tiny")
@@ -49,24 +48,6 @@ def snapshot(uri: str) -> dict[str, tuple]:
         )
         for n in NAMES
     }
-
-
-def run_stage(stage: str, args: list[str], capsys) -> tuple[int, list[str]]:
-    """`python -m pipelines.<stage> args…` in this process: the exit code and the stderr lines."""
-    import importlib
-
-    module = importlib.import_module(f"pipelines.{stage}")
-    argv = sys.argv
-    sys.argv = [stage, *args]
-    capsys.readouterr()
-    try:
-        module.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    finally:
-        sys.argv = argv
-    return code, capsys.readouterr().err.strip().splitlines()
 
 
 def assert_refused(code: int, lines: list[str], expected: list[str], outputs: Path) -> str:

@@ -1,4 +1,7 @@
-"""Config mistakes fail through the real entry points before any data is read, in one line."""
+"""Config mistakes fail through the real entry points before any data is read, in one line.
+
+The catalogue runs each stage's `main()` in this process with argv as a user types it (conftest.run_stage);
+one case and the traceback request run as real `python -m pipelines.<stage>` processes."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_entry
+from conftest import run_entry, run_stage
 
 
 @pytest.mark.parametrize(
@@ -43,19 +46,30 @@ from conftest import run_entry
     ],
 )
 def test_bad_config_is_one_line_error_and_nothing_written(
-    tmp_path: Path, stage: str, overrides: list[str], expected: str
+    tmp_path: Path, capsys, stage: str, overrides: list[str], expected: str
 ):
-    outs = [
+    code, lines = run_stage(stage, [*overrides, *_outputs(tmp_path)], capsys)
+    assert code == 2, lines
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def _outputs(tmp_path: Path) -> list[str]:
+    return [
         f"paths.prepared={tmp_path}/p",
         f"paths.models={tmp_path}/m",
         f"paths.reports={tmp_path}/r",
         f"tracking.uri=sqlite:///{tmp_path}/db",
     ]
-    result = run_entry(stage, *overrides, *outs)
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
+
+
+def test_the_console_entry_prints_the_same_one_line(tmp_path: Path):
+    result = run_entry("train", "experiment=credit_default", "trainer.max_epochs=ten", *_outputs(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: config key 'trainer.max_epochs': expected int or None, got str 'ten'"), (
+        result.stderr
+    )
     assert list(tmp_path.iterdir()) == []
 
 

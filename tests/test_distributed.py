@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import ROOT, copy_repo, work_overrides
+from conftest import ROOT, copy_repo, run_stage, work_overrides
 from conftest import mlflow_runs as _runs
 from conftest import sh as _run
 from dlforge.errors import UserError
@@ -65,20 +65,10 @@ def test_two_process_ddp_matches_one_process_and_has_one_of_everything(work: Pat
     assert net(torch.zeros(3, 5)).shape == (3, 2)
 
 
-def test_batch_that_does_not_divide_fails_before_launch(work: Path):
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.train", *_overrides(work, "odd", "trainer=ddp_cpu", "train.batch_size=63")],
-        cwd=work,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 2
-    assert (
-        result.stderr.strip()
-        == "error: config key 'train.batch_size': the global batch 63 does not divide over 2 processes"
-    )
+def test_batch_that_does_not_divide_fails_before_launch(work: Path, capsys):
+    code, lines = run_stage("train", _overrides(work, "odd", "trainer=ddp_cpu", "train.batch_size=63"), capsys)
+    assert code == 2
+    assert lines == ["error: config key 'train.batch_size': the global batch 63 does not divide over 2 processes"]
     assert not (work / "models").exists()
 
 

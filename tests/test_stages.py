@@ -74,7 +74,7 @@ def test_train_evaluate_register_track_everything_in_one_run(tiny, tmp_path, mlf
     ref = json.loads((tmp_path / "models/tiny/run.json").read_text())
     client = MlflowClient(cfg.tracking.uri)
     run = client.get_run(ref["run_id"])
-    assert run.data.params["model/net/hidden"] == "[64, 32]"
+    assert run.data.params["model/net/hidden"] == str(list(cfg.model.net.hidden))  # the composed config, as params
     assert run.data.tags["dlforge.git_commit"] and run.data.tags["dlforge.git_dirty"] in ("true", "false")
     assert len(run.data.tags["dlforge.data_hash"]) == 64
     assert len(client.get_metric_history(run.info.run_id, "val_loss")) == 3  # one point per epoch
