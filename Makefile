@@ -25,11 +25,15 @@ results: pipeline ## rewrite the README's results table (model vs baselines on e
 seeds: $(BIN)/.installed ## train every use case under seeds 42 43 44 outside DVC (seeds/, no MLflow) → docs/seeds.json; then make results
 	python -m pipelines.seeds
 
+# Both cores: pytest-xdist runs test files in two workers (--dist loadfile: a file's tests stay together,
+# so module fixtures are built once); every test writes only under its own tmp_path.
+XDIST := -n 2 --dist loadfile
+
 test: lint ## the whole test suite (lint, unit, stages, end-to-end, servers): what CI runs
-	python -m pytest
+	python -m pytest $(XDIST)
 
 test-fast: $(BIN)/.installed ## the inner loop: unit and stage tests on tiny data; no dvc repro, no servers, no DDP
-	python -m pytest -m "not e2e and not slow" -q
+	python -m pytest $(XDIST) -m "not e2e and not slow" -q
 
 lint: $(BIN)/.installed ## ruff format --check and ruff check (configured in pyproject.toml)
 	ruff format --check .
