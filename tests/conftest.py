@@ -252,13 +252,12 @@ def work(tmp_path: Path, tiny_csv: Path) -> Path:
     return tmp_path
 
 
-def run_stage(stage: str, args: list[str], capsys) -> tuple[int, list[str]]:
-    """`python -m pipelines.<stage> args…` in this process: the exit code and the stderr lines."""
+def run_main(stage: str, args: list[str], capsys) -> tuple[int, str, str]:
+    """`python -m pipelines.<stage> args…` in this process: the exit code, stdout and stderr."""
     import importlib
 
     module = importlib.import_module(f"pipelines.{stage}")
-    argv = sys.argv
-    sys.argv = [stage, *args]
+    argv, sys.argv = sys.argv, [stage, *args]
     capsys.readouterr()
     try:
         module.main()
@@ -267,4 +266,11 @@ def run_stage(stage: str, args: list[str], capsys) -> tuple[int, list[str]]:
         code = e.code
     finally:
         sys.argv = argv
-    return code, capsys.readouterr().err.strip().splitlines()
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_stage(stage: str, args: list[str], capsys) -> tuple[int, list[str]]:
+    """Like run_main: the exit code and the stderr lines."""
+    code, _, err = run_main(stage, args, capsys)
+    return code, err.strip().splitlines()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import run_entry
+from conftest import run_entry, run_main
 from dlforge.config.tree import tree
 
 
@@ -15,27 +15,8 @@ def test_stage_prints_the_config_tree_first_and_false_turns_it_off(tmp_path: Pat
     assert shown.returncode == 2 and "error: prepared data not found" in shown.stderr  # the stage still ran
     assert "├── paths" in shown.stdout and f"prepared: {tmp_path}/missing" in shown.stdout
     assert "─ task" in shown.stdout and "dlforge.tasks.classification.Classification" in shown.stdout
-    code, out, err = _in_process("evaluate", [*args, "print_config=false"], capsys)
+    code, out, err = run_main("evaluate", [*args, "print_config=false"], capsys)
     assert code == 2 and "├──" not in out and "error: prepared data not found" in err
-
-
-def _in_process(stage: str, args: list[str], capsys) -> tuple[int, str, str]:
-    """`python -m pipelines.<stage> args…` in this process: the exit code, stdout and stderr."""
-    import importlib
-    import sys
-
-    module = importlib.import_module(f"pipelines.{stage}")
-    argv, sys.argv = sys.argv, [stage, *args]
-    capsys.readouterr()
-    try:
-        module.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    finally:
-        sys.argv = argv
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_tree_has_one_branch_per_section_with_values_resolved(make_cfg):

@@ -18,7 +18,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from scipy.io import wavfile
 
-from conftest import CONF, ROOT
+from conftest import CONF, ROOT, run_stage
 from dlforge.cli import main as dlforge
 from dlforge.data.audio import AudioPreprocessor, fit_length
 from dlforge.data.mel import log_mel
@@ -318,20 +318,6 @@ def test_byo_audio_folder_end_to_end(tmp_path):
     assert len(served) == 1 and served["label"][0] in {"yes", "no", "stop"}
 
 
-def run_prepare(args: list[str], capsys) -> tuple[int, list[str]]:
-    """`python -m pipelines.prepare args…` in this process: the exit code and the stderr lines."""
-    argv, sys.argv = sys.argv, ["prepare", *args]
-    capsys.readouterr()
-    try:
-        prepare.main()
-        code = 0
-    except SystemExit as e:
-        code = e.code
-    finally:
-        sys.argv = argv
-    return code, capsys.readouterr().err.strip().splitlines()
-
-
 @pytest.mark.parametrize(
     "spoil, expected",
     [
@@ -352,7 +338,7 @@ def test_bad_wav_folder_stops_prepare_with_one_line(tmp_path, capsys, spoil, exp
     spoil(folder)
     out = tmp_path / "prepared"
     args = ["experiment=byo_audio", f"data.source.path={folder}", "data.classes=[yes,no,stop]", f"paths.prepared={out}"]
-    code, lines = run_prepare([*args, "print_config=false"], capsys)
+    code, lines = run_stage("prepare", [*args, "print_config=false"], capsys)
     assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines
     assert expected.format(f=folder) in lines[0], lines[0]
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".prepared")]
