@@ -8,24 +8,16 @@ without WAV files each stop prepare with one line naming the file or folder.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
+from dlforge.data.image_folder import class_folders
 from dlforge.data.wav import expect_rate, read_wav
 from dlforge.errors import UserError
 
 
 def audio_folder(path: str, sample_rate: int) -> pd.DataFrame:
     """Every <path>/<class>/*.wav in sorted order, checked to be at `sample_rate`."""
-    root = Path(path)
-    if not root.is_dir():
-        raise UserError(f"data.source.path: folder '{path}' does not exist")
-    classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-    if not classes:
-        raise UserError(
-            f"data.source.path: folder '{path}' has no class subfolders (expected {path}/<class>/<clip>.wav)"
-        )
+    classes = class_folders(path, "<clip>.wav")
     rows = []
     for folder in classes:
         files = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() == ".wav")

@@ -20,19 +20,25 @@ EXTENSIONS = (".png", ".jpg", ".jpeg")
 MODES = ("1", "L", "LA", "P", "RGB", "RGBA")  # 8-bit modes that convert to grayscale without clipping
 
 
-def image_folder(path: str, size: list[int], resize: bool = True) -> pd.DataFrame:
-    """Every image under <path>/<class>/, resized to `size` = [height, width], in sorted order.
-
-    With resize=False an image of another size is an error naming the file (nothing is stretched).
-    """
+def class_folders(path: str, example: str) -> list[Path]:
+    """The class subfolders of a bring-your-own folder (<path>/<class>/<example>), sorted; one line if none."""
     root = Path(path)
     if not root.is_dir():
         raise UserError(f"data.source.path: folder '{path}' does not exist")
     classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not classes:
         raise UserError(
-            f"data.source.path: folder '{path}' has no class subfolders (expected {path}/<class>/<image>.png)"
+            f"data.source.path: folder '{path}' has no class subfolders (expected {path}/<class>/{example})"
         )
+    return classes
+
+
+def image_folder(path: str, size: list[int], resize: bool = True) -> pd.DataFrame:
+    """Every image under <path>/<class>/, resized to `size` = [height, width], in sorted order.
+
+    With resize=False an image of another size is an error naming the file (nothing is stretched).
+    """
+    classes = class_folders(path, "<image>.png")
     files = [
         (f, d.name) for d in classes for f in sorted(d.iterdir()) if f.is_file() and f.suffix.lower() in EXTENSIONS
     ]
