@@ -107,7 +107,7 @@ def test_killed_training_resumes_to_the_uninterrupted_result(work):
 def test_a_changed_config_does_not_resume(work):
     killed = start(work, "cfg", "trainer.max_epochs=4", fault="validation")
     kill_at(killed, work / "cfg.fault")
-    out = finish(start(work, "cfg", "trainer.max_epochs=4", "model.optimizer.lr=0.01"))
+    out = finish(start(work, "cfg", "trainer.max_epochs=4", "model.optimizer.lr=0.003"))
     assert "resumed from epoch" not in out
     client = MlflowClient(f"sqlite:///{work}/mlflow.db")
     runs = client.search_runs([client.get_experiment_by_name("cfg").experiment_id])
