@@ -225,6 +225,24 @@ def test_dvc_curves_folder_is_replaced_whole_or_left_alone(tmp_path):
     assert not list(tmp_path.glob(".*"))
 
 
+def test_dvclive_sync_decision_matches_dvclives_own():
+    """The frame walk that replaced DVCLive's inspect.stack() answers as DVCLive would, in and out of
+    Lightning's logging functions."""
+    from dvclive.lightning import _should_sync
+
+    from dlforge.tracking.dvclive_logger import SYNC_CALLERS, called_from_sync_point
+
+    def update_train_epoch_metrics():  # Lightning's name: a sync point
+        return called_from_sync_point(), _should_sync()
+
+    def some_callback():
+        return called_from_sync_point(), _should_sync()
+
+    assert update_train_epoch_metrics() == (True, True)
+    assert some_callback() == (False, False)
+    assert {"log_eval_end_metrics", "update_train_step_metrics"} < SYNC_CALLERS
+
+
 def test_logger_keys_are_still_checked_against_lightnings_arguments(tmp_path):
     from dlforge.config.validate import check
     from dlforge.errors import UserError
