@@ -65,7 +65,12 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     if cfg.train.compile:
         model.net = torch.compile(model.net)
     datamodule = InMemoryDataModule(
-        tensors["train"], tensors["val"], cfg.train.batch_size, cfg.train.eval_batch_size, cfg.seed
+        tensors["train"],
+        tensors["val"],
+        cfg.train.batch_size,
+        cfg.train.eval_batch_size,
+        cfg.seed,
+        cfg.train.batches_per_step,
     )
 
     ckpts = resume.folder(cfg)

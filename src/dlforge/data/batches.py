@@ -63,6 +63,27 @@ class TensorBatches:
             yield self.x[j], self.y[j]
 
 
+class StepGroups:
+    """The batches of `batches` in consecutive lists of `size` (the last may be shorter): one list per
+    Lightning training step (dlforge.models.grouped_steps)."""
+
+    def __init__(self, batches: TensorBatches, size: int):
+        self.batches, self.size = batches, size
+
+    def __len__(self) -> int:
+        return -(-len(self.batches) // self.size)
+
+    def __iter__(self) -> Iterator[list[tuple[torch.Tensor, torch.Tensor]]]:
+        group = []
+        for batch in self.batches:
+            group.append(batch)
+            if len(group) == self.size:
+                yield group
+                group = []
+        if group:
+            yield group
+
+
 class InMemoryDataModule(pl.LightningDataModule):
     """Train/val tensors held in memory; batches are built once the trainer knows rank and world size."""
 
@@ -73,17 +94,25 @@ class InMemoryDataModule(pl.LightningDataModule):
         batch_size: int,
         eval_batch_size: int,
         seed: int,
+        batches_per_step: int = 1,
     ):
         super().__init__()
+        if batches_per_step < 1:
+            raise UserError(f"config key 'train.batches_per_step': {batches_per_step}; expected an integer ≥ 1")
         self.train, self.val = train, val
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
+        self.batches_per_step = batches_per_step
 
-    def train_dataloader(self) -> TensorBatches:
+    def train_dataloader(self) -> StepGroups | TensorBatches:
+        """For a module that steps over groups (dlforge.models.grouped_steps): groups of `batches_per_step`
+        mini-batches, of one under DDP. For any other module (the GAN): the mini-batches themselves."""
         batches = TensorBatches(
             *self.train, self.batch_size, True, self.seed, self.trainer.global_rank, self.trainer.world_size
         )
         batches.epoch_of = lambda: self.trainer.current_epoch
-        return batches
+        if not getattr(self.trainer.lightning_module, "steps_over_groups", False):
+            return batches
+        return StepGroups(batches, self.batches_per_step if self.trainer.world_size == 1 else 1)
 
     def val_dataloader(self) -> TensorBatches:
         return TensorBatches(

@@ -10,14 +10,16 @@ import torchmetrics
 from torch import nn
 
 from dlforge.models.epoch_outputs import EpochOutputs
+from dlforge.models.grouped_steps import GroupedSteps
 
 
-class Classifier(pl.LightningModule):
+class Classifier(GroupedSteps, pl.LightningModule):
     """Wraps any network that maps inputs to one logit per class.
 
     Metrics are torchmetrics objects, so under DDP they are reduced across ranks before logging.
     Each step only keeps its logits (dlforge.models.epoch_outputs); the metrics are updated and
-    logged once per epoch, which is where the curves have their points anyway.
+    logged once per epoch, which is where the curves have their points anyway. A training step runs
+    several mini-batches (dlforge.models.grouped_steps).
     """
 
     def __init__(self, net: nn.Module, optimizer: Callable[..., torch.optim.Optimizer], num_classes: int):
@@ -66,9 +68,6 @@ class Classifier(pl.LightningModule):
         # Lightning computes, syncs and resets the metric objects right after this hook, on every rank.
         self.log(f"{stage}_loss", loss, prog_bar=True, sync_dist=True)
         self.log_dict(metrics, prog_bar=stage == "val")
-
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")

@@ -22,6 +22,8 @@ class FiniteLoss(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if isinstance(outputs, dict) and "batch" in outputs:  # a step of several mini-batches: the failing one
+            batch_idx = outputs["batch"]
         if loss is None:
             return
         value = float(loss.detach()) if hasattr(loss, "detach") else float(loss)

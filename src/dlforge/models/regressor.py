@@ -10,15 +10,16 @@ import torchmetrics
 from torch import nn
 
 from dlforge.models.epoch_outputs import EpochOutputs
+from dlforge.models.grouped_steps import GroupedSteps
 
 
-class Regressor(pl.LightningModule):
+class Regressor(GroupedSteps, pl.LightningModule):
     """Wraps any network that maps inputs to one value per row (shape (n,) or (n, 1)).
 
     Used by forecasting (next value of a window), recommendation (rating of a (user, item) pair)
     and tabular regression. MAE is a torchmetrics object, so under DDP it is reduced across ranks.
     Each step only keeps its predictions (dlforge.models.epoch_outputs); loss and MAE are logged
-    once per epoch.
+    once per epoch. A training step runs several mini-batches (dlforge.models.grouped_steps).
     """
 
     def __init__(self, net: nn.Module, optimizer: Callable[..., torch.optim.Optimizer]):
@@ -46,9 +47,6 @@ class Regressor(pl.LightningModule):
         # Lightning computes, syncs and resets the metric object right after this hook, on every rank.
         self.log(f"{stage}_loss", loss, prog_bar=True, sync_dist=True)
         self.log(f"{stage}_mae", mae, prog_bar=stage == "val")
-
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self._step(batch, "train")
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
