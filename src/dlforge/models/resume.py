@@ -142,10 +142,10 @@ class RngState(pl.Callback):
 class FaultPoints(pl.Callback):
     """The kill tests' points inside training (dlforge.faults), in the second epoch (after a last.ckpt)."""
 
-    def on_train_batch_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if trainer.current_epoch == 1 and batch_idx == 1:
+        if trainer.current_epoch == 1 and batch_idx == 0:  # after the epoch's first step (of train.batches_per_step)
             faults.point("mid_epoch")
 
     def on_validation_batch_start(self, trainer: pl.Trainer, *args: Any) -> None:
