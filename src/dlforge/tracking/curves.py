@@ -9,12 +9,6 @@ end-of-run drain hang, so it is not used.) The curves are the same points with t
 the run ends (`finalize`, called by the Trainer after fit) MLflow drains its queue, and this logger
 checks that every metric it was given is in the run, so a lost curve fails the stage instead of
 passing silently.
-
-Each write is an SQLAlchemy session and an SQLite commit (~5 ms of CPU on the writer thread), and
-Lightning hands over an epoch's metrics in two calls (validation, then training). The points are
-therefore kept, with the time they were logged, and written in one `log_batch` when a checkpoint has
-been saved (`after_save_checkpoint`: every point a resumed run will not log again is then on its way
-to the run), when they have waited `FLUSH_AFTER_S`, and at the end: one write per epoch instead of two.
 """
 
 from __future__ import annotations
@@ -28,8 +22,6 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from dlforge.tracking.mlflow_logger import MLFlowLogger
 
-FLUSH_AFTER_S = 10.0  # the longest a logged point waits when no checkpoint is saved
-
 
 class MLflowCurves(MLFlowLogger):
     """dlforge's MLflow logger (system metrics too) with `synchronous=False`, checking at the end that
@@ -38,8 +30,6 @@ class MLflowCurves(MLFlowLogger):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **{**kwargs, "synchronous": False})
         self._logged: set[str] = set()
-        self._pending: list[Any] = []  # mlflow.entities.Metric, in the order logged
-        self._pending_since = 0.0
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
@@ -53,26 +43,11 @@ class MLflowCurves(MLFlowLogger):
             for k, v in metrics.items()
             if not isinstance(v, str)
         ]
-        if not self._pending:
-            self._pending_since = time.monotonic()
-        self._pending += batch
+        self.experiment.log_batch(run_id=self.run_id, metrics=batch, synchronous=False)
         self._logged.update(m.key for m in batch)
-        if time.monotonic() - self._pending_since >= FLUSH_AFTER_S:
-            self._flush()
-
-    def _flush(self) -> None:
-        if self._pending:
-            self.experiment.log_batch(run_id=self.run_id, metrics=self._pending, synchronous=False)
-            self._pending = []
-
-    @rank_zero_only
-    def after_save_checkpoint(self, checkpoint_callback: Any) -> None:
-        super().after_save_checkpoint(checkpoint_callback)
-        self._flush()
 
     @rank_zero_only
     def finalize(self, status: str = "success") -> None:
-        self._flush()
         super().finalize(status)  # ends the run; MLflow first drains its queue of pending writes
         if self._logged and self._run_id:
             written = set(self.experiment.get_run(self._run_id).data.metrics)
