@@ -15,27 +15,26 @@ import torch
 
 
 class EpochOutputs:
-    """Row-weighted loss sum and the (prediction, target) pairs of one stage's current epoch."""
+    """The losses and (prediction, target) pairs of one stage's current epoch."""
 
     def __init__(self) -> None:
         self.reset()
 
     def reset(self) -> None:
-        self.loss_sum: torch.Tensor | float = 0.0
-        self.rows = 0
+        self.losses: list[torch.Tensor] = []
         self.outputs: list[tuple[torch.Tensor, torch.Tensor]] = []
 
     def add(self, loss: torch.Tensor, pred: torch.Tensor, target: torch.Tensor) -> None:
-        n = len(target)
-        self.loss_sum = self.loss_sum + loss.detach() * n
-        self.rows += n
+        """Two list appends: the row-weighted loss is summed once, at the epoch's end (no tensor op per step)."""
+        self.losses.append(loss.detach())
         self.outputs.append((pred.detach(), target))
 
     def flush(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
-        """(mean loss, all predictions, all targets) of the epoch, then empty; None if it saw no rows."""
-        if not self.rows:
+        """(mean loss over rows, all predictions, all targets) of the epoch, then empty; None if it saw no rows."""
+        if not self.outputs:
             return None
         preds, targets = zip(*self.outputs)
-        result = (self.loss_sum / self.rows, torch.cat(preds), torch.cat(targets))
+        rows = torch.tensor([len(t) for t in targets], dtype=self.losses[0].dtype, device=self.losses[0].device)
+        result = ((torch.stack(self.losses) * rows).sum() / rows.sum(), torch.cat(preds), torch.cat(targets))
         self.reset()
         return result
