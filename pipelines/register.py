@@ -37,7 +37,7 @@ from pipelines._entry import hydra_entry
 
 
 def run(cfg: DictConfig) -> dict:
-    check(cfg, ["task", "register", "paths", "tracking"])
+    check(cfg, ["task", "register", "paths", "tracking"], baselines=False)  # no baseline here: no sklearn
     data = prepared_data.load(cfg.paths.prepared)
     models, reports = Path(cfg.paths.models), Path(cfg.paths.reports)
     gate = cfg.register.gate
@@ -50,10 +50,10 @@ def run(cfg: DictConfig) -> dict:
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
-    from hydra.utils import instantiate
 
     from dlforge.registry import aliases, model_card, publish
     from dlforge.registry.gate import check_settings, paired_bootstrap
+    from dlforge.tasks.base import build as build_task
     from dlforge.tracking import liveness, runs
 
     check_settings(gate.confidence, gate.bootstrap_samples)
@@ -61,7 +61,7 @@ def run(cfg: DictConfig) -> dict:
     run_id = runs.require_run(runs.read_run_ref(models / "run.json"), "register")
     mlflow.set_tracking_uri(cfg.tracking.uri)
     client = runs.client(cfg.tracking.uri)
-    task = instantiate(cfg.task)
+    task = build_task(cfg.task, baselines=False)  # the gate scores served models only
     requests, truth, pre = task.serving_input(data), task.reference(data), data.preprocessor()
 
     def predictions(model_uri: str):
