@@ -6,7 +6,8 @@ same raw test rows, and a paired bootstrap interval of the gain must clear `min_
 (dlforge.registry.gate). The first version becomes champion. The decision, the interval and the
 figures go to reports/<use_case>/registry.json (numbers only, for DVC) and onto the version's tags;
 every alias move is logged on the registered model (dlforge.registry.aliases). Bad input fails
-before anything is registered.
+before anything is registered. The task is built without its baselines (register fits none, so it
+never imports scikit-learn: dlforge.tasks.base.build).
 
 A champion that cannot be scored (a class it names is gone, a missing artifact, a server error)
 stops register with one line naming the version and why, and nothing is registered or moved;
