@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from dlforge import faults
@@ -32,11 +31,12 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
     models, reports = Path(cfg.paths.models), Path(cfg.paths.reports)
 
     from dlforge.models.checkpoint import load_net
+    from dlforge.tasks.base import build as build_task
     from dlforge.tracking import runs
 
     limit_threads(cfg.train.threads)
     ref = runs.read_run_ref(models / "run.json")
-    task = instantiate(cfg.task)
+    task = build_task(cfg.task)  # with its baselines: fitted and scored below
     net = load_net(models / "model.pt")
     preds = {"model": task.serving.predict(net, data.preprocessor(), task.serving_input(data)), **task.baselines(data)}
     truth = task.reference(data)

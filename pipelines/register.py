@@ -6,7 +6,8 @@ same raw test rows, and a paired bootstrap interval of the gain must clear `min_
 (dlforge.registry.gate). The first version becomes champion. The decision, the interval and the
 figures go to reports/<use_case>/registry.json (numbers only, for DVC) and onto the version's tags;
 every alias move is logged on the registered model (dlforge.registry.aliases). Bad input fails
-before anything is registered.
+before anything is registered. The task is built without its baselines (register fits none, so it
+never imports scikit-learn: dlforge.tasks.base.build).
 
 A champion that cannot be scored (a class it names is gone, a missing artifact, a server error)
 stops register with one line naming the version and why, and nothing is registered or moved;
@@ -37,7 +38,7 @@ from pipelines._entry import hydra_entry
 
 
 def run(cfg: DictConfig) -> dict:
-    check(cfg, ["task", "register", "paths", "tracking"])
+    check(cfg, ["task", "register", "paths", "tracking"], baselines=False)  # no baseline here: no sklearn
     data = prepared_data.load(cfg.paths.prepared)
     models, reports = Path(cfg.paths.models), Path(cfg.paths.reports)
     gate = cfg.register.gate
@@ -50,10 +51,10 @@ def run(cfg: DictConfig) -> dict:
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
-    from hydra.utils import instantiate
 
     from dlforge.registry import aliases, model_card, publish
     from dlforge.registry.gate import check_settings, paired_bootstrap
+    from dlforge.tasks.base import build as build_task
     from dlforge.tracking import liveness, runs
 
     check_settings(gate.confidence, gate.bootstrap_samples)
@@ -61,7 +62,7 @@ def run(cfg: DictConfig) -> dict:
     run_id = runs.require_run(runs.read_run_ref(models / "run.json"), "register")
     mlflow.set_tracking_uri(cfg.tracking.uri)
     client = runs.client(cfg.tracking.uri)
-    task = instantiate(cfg.task)
+    task = build_task(cfg.task, baselines=False)  # the gate scores served models only
     requests, truth, pre = task.serving_input(data), task.reference(data), data.preprocessor()
 
     def predictions(model_uri: str):

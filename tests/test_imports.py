@@ -1,11 +1,15 @@
-"""Start-up: the stages that do not train never import Lightning (it alone costs seconds per process)."""
+"""Start-up: the stages that do not train never import Lightning (it alone costs seconds per process),
+and register, which fits no baseline, never imports scikit-learn (the probes' companions show they can fail).
+Prepare importing no torch: tests/test_stages.py."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
-from conftest import ROOT
+from conftest import ROOT, tiny_overrides
+from pipelines import prepare, train
 
 # Everything prepare, evaluate and register import, at the top and inside run(): the stage modules,
 # every task (evaluate and register instantiate one), the registry, serving and checkpoint loading.
@@ -45,3 +49,73 @@ def test_the_check_sees_lightning_when_it_is_imported():
     code = "import sys\nimport dlforge.models.classifier\nprint('pytorch_lightning' in sys.modules)"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "True"
+
+
+# Every use case's task as register builds it: checked and instantiated without its baselines.
+_BUILD_TASKS = (
+    "import sys\n"
+    "from pathlib import Path\n"
+    "from hydra import compose, initialize_config_dir\n"
+    "import dlforge.config.schema\n"
+    "from dlforge.config.validate import check\n"
+    "from dlforge.tasks.base import build\n"
+    "initialize_config_dir(config_dir=str(Path('conf').resolve()), version_base='1.3')\n"
+    "for f in sorted(Path('conf/experiment').glob('*.yaml')):\n"
+    "    cfg = compose('config', overrides=[f'experiment={f.stem}'])\n"
+    "    check(cfg, ['task'], baselines=BASELINES)\n"
+    "    build(cfg.task, baselines=BASELINES)\n"
+    "print(' '.join(m for m in ('sklearn', 'pytorch_lightning') if m in sys.modules))"
+)
+
+
+def _build_every_task(baselines: bool) -> str:
+    code = _BUILD_TASKS.replace("BASELINES", str(baselines))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.strip()
+
+
+def test_every_task_builds_without_its_baselines_and_without_sklearn():
+    """A task whose config builds an sklearn estimator must list that argument in `baseline_args`."""
+    assert _build_every_task(baselines=False) == ""
+
+
+def test_the_task_check_sees_sklearn_when_baselines_are_built():
+    assert _build_every_task(baselines=True) == "sklearn"
+
+
+def _stage_in_subprocess(stage: str, overrides: list[str]) -> tuple[dict, list[str]]:
+    """Run `pipelines.<stage>.run` on the composed config in a fresh process: its result and heavy imports."""
+    code = (
+        "import json, sys\n"
+        "from hydra import compose, initialize_config_dir\n"
+        "import dlforge.config.schema\n"
+        f"from pipelines import {stage}\n"
+        f"initialize_config_dir(config_dir='{ROOT / 'conf'}', version_base='1.3')\n"
+        f"result = {stage}.run(compose('config', overrides={overrides!r}))\n"
+        f"print(json.dumps([result, [m for m in {HEAVY!r} if m in sys.modules]]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result, heavy = json.loads(proc.stdout.strip().splitlines()[-1])
+    return result, heavy
+
+
+def test_register_runs_without_lightning_or_sklearn(make_cfg, tiny_csv, tmp_path, mlflow_db):
+    """The real evaluate (it fits the sklearn baseline: the probe sees it) and register (it fits none)."""
+    overrides = [
+        f"paths.prepared={tmp_path}/data/${{name}}",
+        f"paths.models={tmp_path}/models/${{name}}",
+        f"paths.reports={tmp_path}/reports/${{name}}",
+        f"paths.checkpoints={tmp_path}/checkpoints/${{name}}",
+        f"tracking.uri=sqlite:///{tmp_path}/mlflow.db",
+        *tiny_overrides(tiny_csv),
+    ]
+    cfg = make_cfg(*tiny_overrides(tiny_csv))
+    prepare.run(cfg)
+    train.run(cfg)
+    metrics, heavy = _stage_in_subprocess("evaluate", overrides)
+    assert "baseline" in metrics and heavy == ["sklearn"]
+    record, heavy = _stage_in_subprocess("register", overrides)
+    assert record["version"] == 1 and record["promoted"]
+    assert heavy == [], f"register imported {heavy}"

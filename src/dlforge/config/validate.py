@@ -4,6 +4,10 @@ Beyond names and types, `check` refuses what would fail (or silently do nothing 
 a negative or non-finite learning rate, a batch larger than the prepared training rows, more devices
 than the machine has, and a tracking server that does not answer or refuses the credentials
 (probed once, within seconds, before any training starts).
+
+A stage that fits no baseline (register) passes `baselines=False`: the nested configs a target names
+in its `baseline_args` (dlforge.tasks.base.Task) are then neither imported nor checked, so that stage
+never imports scikit-learn for a baseline it does not build.
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from dlforge.errors import UserError
 _SIMPLE = (bool, int, float, str)
 
 
-def check(cfg: DictConfig, sections: list[str]) -> None:
-    """Check that `sections` of `cfg` are complete and that their `_target_` nodes accept them."""
+def check(cfg: DictConfig, sections: list[str], baselines: bool = True) -> None:
+    """Check that `sections` of `cfg` are complete and that their `_target_` nodes accept them
+    (with `baselines=False`, all but the arguments a target lists in its `baseline_args`)."""
     for section in sections:
         node = OmegaConf.select(cfg, section, throw_on_missing=False)
         missing = sorted(OmegaConf.missing_keys(cfg[section])) if isinstance(node, DictConfig) else []
@@ -42,7 +47,7 @@ def check(cfg: DictConfig, sections: list[str]) -> None:
             OmegaConf.to_container(node, resolve=True) if isinstance(node, (DictConfig, ListConfig)) else None
         except Exception as e:  # interpolation errors name their key
             raise UserError(f"config section '{section}': {_one_line(e)}") from e
-        _check_targets(node, section)
+        _check_targets(node, section, baselines)
         extra = _SECTION_CHECKS.get(section)
         if extra is not None:
             extra(cfg)
@@ -130,21 +135,24 @@ PROBE_SECONDS = 10  # the tracking server's first answer
 _SECTION_CHECKS = {"model": _check_model, "train": _check_train, "trainer": _check_trainer, "tracking": _check_tracking}
 
 
-def _check_targets(node: Any, key: str) -> None:
+def _check_targets(node: Any, key: str, baselines: bool = True) -> None:
     if isinstance(node, ListConfig):
         for i, item in enumerate(node):
-            _check_targets(item, f"{key}[{i}]")
+            _check_targets(item, f"{key}[{i}]", baselines)
         return
     if not isinstance(node, DictConfig):
         return
+    unbuilt: tuple[str, ...] = ()
     if "_target_" in node:
-        _check_call(node, key)
+        target = _check_call(node, key)
+        unbuilt = () if baselines else tuple(getattr(target, "baseline_args", ()))
     for k, v in node.items_ex(resolve=False):
-        if k != "_target_":
-            _check_targets(v, f"{key}.{k}")
+        if k != "_target_" and k not in unbuilt:
+            _check_targets(v, f"{key}.{k}", baselines)
 
 
-def _check_call(node: DictConfig, key: str) -> None:
+def _check_call(node: DictConfig, key: str) -> Any:
+    """Check the arguments `node` gives its `_target_`; return the target (imported)."""
     try:
         target = get_object(node._target_)
     except Exception as e:
@@ -152,7 +160,7 @@ def _check_call(node: DictConfig, key: str) -> None:
     try:
         params = inspect.signature(target).parameters
     except (TypeError, ValueError):
-        return
+        return target
     try:
         hints = typing.get_type_hints(target.__init__ if inspect.isclass(target) else target)
     except Exception:
@@ -175,6 +183,7 @@ def _check_call(node: DictConfig, key: str) -> None:
             raise UserError(
                 f"config key '{key}.{name}': expected {_type_name(expected)}, got {type(value).__name__} {value!r}"
             )
+    return target
 
 
 def _matches(value: Any, expected: Any) -> bool:

@@ -19,6 +19,9 @@ constructor value from config, so no method needs another called first):
     baselines(data)                 classical methods fitted on train, predicting the same test requests
                                     (a name starting `floor_` is a reference a perfect model would reach,
                                     reported beside the baselines but never counted as one)
+    baseline_args                   the constructor arguments that configure those methods (scikit-learn
+                                    estimators from config): only evaluate builds them; register builds
+                                    the task without them (`build(node, baselines=False)`: left None)
     metric(name, pred, ref)         one metric (the gate recomputes it on bootstrap resamples); its
                                     direction is in dlforge.tasks.directions
     metrics(pred, ref)              every metric evaluate reports
@@ -85,9 +88,10 @@ class Serving:
 
 
 class Task:
-    """What evaluate and register call: an instance built from conf/task/."""
+    """What evaluate and register call: an instance built from conf/task/ (`build`)."""
 
     serving: type[Serving] = Serving
+    baseline_args: tuple[str, ...] = ()  # constructor arguments configuring baselines(): built by evaluate only
     metric_names: list[str] = []
     DATA_PLOTS: dict[str, dict[str, Any]] = {}  # file written by plot_data → its DVC plot properties
     EXPLAIN_PLOTS: dict[str, dict[str, Any] | None] = {}  # file written by explain → DVC plot properties (None: image)
@@ -119,6 +123,15 @@ class Task:
     def explain(self, net: nn.Module, data: Prepared, out: Path) -> None:
         """Write every file of EXPLAIN_PLOTS and summary.json into `out`."""
         raise NotImplementedError
+
+
+def build(node: Any, baselines: bool = True) -> Task:
+    """The task of config `node` (conf/task/); without `baselines` its `baseline_args` are None, so
+    their estimators are neither imported nor built (register scores no baseline)."""
+    from hydra.utils import get_class, instantiate
+
+    unbuilt = {} if baselines else dict.fromkeys(get_class(node._target_).baseline_args)
+    return instantiate(node, **unbuilt)
 
 
 class PointServing(Serving):

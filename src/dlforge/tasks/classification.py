@@ -63,6 +63,7 @@ class Classification(Task):
     """Scores class-probability matrices (n, k) against integer labels."""
 
     serving = ClassificationServing
+    baseline_args = ("baseline",)  # an sklearn estimator with predict_proba; register leaves it unbuilt
 
     DATA_PLOTS = {
         "roc.json": {

@@ -29,6 +29,7 @@ class Regression(Task):
     """Scores one predicted value per row against the natural-unit target."""
 
     serving = RegressionServing
+    baseline_args = ("baseline",)  # an sklearn regressor; register leaves it unbuilt
 
     metric_names = list(_METRICS)
 
