@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def env(**extra: str) -> dict[str, str]:
     """The environment of a benchmark subprocess: this checkout importable, `extra` on top."""
-    return {**os.environ, "PYTHONPATH": str(ROOT), "DLFORGE_SRC": str(ROOT / "src"), **extra}
+    # this checkout's src first, even when the editable install points at another worktree's
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]), **extra}
 
 
 def python(*args: str, extra_env: dict[str, str] | None = None, quiet: bool = True) -> float:
