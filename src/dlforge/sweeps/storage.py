@@ -4,8 +4,9 @@ The sweeper hands each trial `sweep.storage` as an override, and a trial's whole
 MLflow (params and config.yaml) and printed by Hydra's launchers. So the override carries the URL with
 the password shown as `***` (SQLAlchemy's own rendering), and the sweeper puts the real URL in the
 environment (DLFORGE_SWEEP_STORAGE), which the trials inherit: Hydra's basic launcher runs them in its
-own process, joblib's loky workers and SLURM jobs start with its environment. A trial connects with
-the environment's URL only when it is the one its config names; otherwise with the config's own.
+own process and joblib's loky workers start with its environment (SLURM jobs too, under sbatch's
+default --export=ALL). A trial connects with the environment's URL only when it is the one its config
+names; otherwise with the config's own (a masked password then fails to connect, loudly).
 """
 
 from __future__ import annotations
