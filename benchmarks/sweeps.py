@@ -7,8 +7,8 @@ with `train.threads=1` (one torch thread per trial) and a fixed number of epochs
 so every trial does the same work): the sequential side on Hydra's basic launcher, the parallel side
 with `hydra/launcher=parallel hydra.launcher.n_jobs=2`. The sides alternate (sequential, parallel,
 sequential, ...); each run gets a fresh study, a fresh MLflow store (a copy of one migrated empty
-SQLite store, so neither side pays MLflow's schema migrations) and its own sweep and checkpoint
-folders. Figure: the median wall time of the whole command; ratio = sequential / parallel (target
+SQLite store, so neither side pays MLflow's schema migrations) and its own sweep, checkpoint and
+artifact folders, all removed afterwards. Figure: the median wall time of the whole command; ratio = sequential / parallel (target
 ≥ 1.7x on 2 cores). Each run is checked: every trial COMPLETE in Optuna and FINISHED in MLflow, and
 both sides trained the same hyperparameters (TPE's seeded start-up draws do not depend on batching).
 `trials_s` is the span from the first trial's start to the last one's end (MLflow run times): what
@@ -97,6 +97,8 @@ def sweep(tmp: Path, prepared: Path, side: str, storage: str | None, trials: int
 
     run = Path(tempfile.mkdtemp(prefix=f"{side}-", dir=tmp))
     shutil.copy(empty_mlflow_store(tmp), run / "mlflow.db")
+    client = MlflowClient(f"sqlite:///{run}/mlflow.db")
+    client.create_experiment(USE_CASE, artifact_location=(run / "artifacts").as_uri())  # not ./mlruns in the repo
     study = f"bench-{run.name}"
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(pg_database(storage)) if storage else f"sqlite:///{run}/optuna.db"
@@ -120,7 +122,6 @@ def sweep(tmp: Path, prepared: Path, side: str, storage: str | None, trials: int
             *SIDES[side],
         )
         done = optuna.load_study(study_name=study, storage=url).trials
-    client = MlflowClient(f"sqlite:///{run}/mlflow.db")
     children = [
         r
         for r in client.search_runs([client.get_experiment_by_name(USE_CASE).experiment_id])
