@@ -14,11 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def env(**extra: str) -> dict[str, str]:
-    """The environment of a benchmark subprocess: this checkout importable, `extra` on top.
-
-    src/ on the path too: a second worktree shares a venv whose editable install points elsewhere."""
-    path = os.pathsep.join([str(ROOT), str(ROOT / "src")])
-    return {**os.environ, "PYTHONPATH": path, "DLFORGE_SRC": str(ROOT / "src"), **extra}
+    """The environment of a benchmark subprocess: this checkout importable, `extra` on top."""
+    # this checkout's src first, even when the editable install points at another worktree's
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]), **extra}
 
 
 def python(*args: str, extra_env: dict[str, str] | None = None, quiet: bool = True) -> float:

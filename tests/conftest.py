@@ -165,7 +165,8 @@ def sh(cmd: list[str], cwd: Path, timeout: int = 600, check: bool = True) -> sub
     """Run a real command the way a user would: the venv on PATH, this repo importable, no tracking server."""
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
-    env["PYTHONPATH"] = str(ROOT)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])  # this checkout's src even when the
+    # editable install points at another worktree's
     result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode:
         raise AssertionError(

@@ -13,8 +13,11 @@ import optuna
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
+from sqlalchemy.engine import make_url
 
 from conftest import copy_repo, git_commit, mlflow_runs, sh, work_overrides
+from dlforge.sweeps.storage import STORAGE_ENV, shown, to_connect
+from services import fresh_database
 
 
 def _sweep(work: Path, name: str, *extra: str, timeout: int = 400):
@@ -97,14 +100,65 @@ def test_optuna_sweep_prunes_and_resumes(work: Path):
     )
 
 
+def _overlapping_one_thread_each(children: list) -> None:
+    (a, b) = sorted(children, key=lambda r: r.info.start_time)[:2]
+    assert b.info.start_time < a.info.end_time  # the second trial started before the first ended
+    assert [c.data.tags["dlforge.torch_threads"] for c in children] == ["1"] * len(children)
+
+
 @pytest.mark.slow  # a real multirun: several trainings
-def test_joblib_launcher_runs_trials_in_parallel(work: Path):
+def test_joblib_launcher_runs_trials_in_parallel_on_one_torch_thread_each(work: Path, monkeypatch):
+    # loky gives its workers the parent's OMP_NUM_THREADS (else cores // n_jobs): 2 here, so only
+    # train.threads=1 reaching each worker's trial makes its torch use one thread
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
     # ~5 s of training per trial, so the two workers' training overlaps even if one starts a second later
-    _optuna(work, "par", 2, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "trainer.max_epochs=60")
+    _optuna(
+        work, "par", 2, "hydra/launcher=parallel", "hydra.launcher.n_jobs=2", "trainer.max_epochs=60", "train.threads=1"
+    )
     _, children = _parent_and_children(work, "par")
     assert len(children) == 2
-    (a, b) = sorted(children, key=lambda r: r.info.start_time)
-    assert b.info.start_time < a.info.end_time  # the second trial started before the first ended
+    _overlapping_one_thread_each(children)
+
+
+@pytest.mark.slow  # a real multirun on PostgreSQL, two trials at a time
+def test_parallel_trials_share_a_postgresql_study_without_its_password_in_mlflow(work: Path):
+    with fresh_database() as uri:
+        password = make_url(uri).password
+        out = _sweep(
+            work,
+            "pg",
+            "hparams_search=credit_default",
+            "hydra.sweeper.n_trials=4",
+            f"hydra.sweeper.storage={uri}",
+            "hydra/launcher=parallel",
+            "hydra.launcher.n_jobs=2",
+            "trainer.max_epochs=30",
+            "train.threads=1",
+        )
+        trials = optuna.load_study(study_name="pg", storage=uri).trials
+    assert [(t.number, t.state.name) for t in trials] == [(n, "COMPLETE") for n in range(4)]
+    # every epoch reached its trial from the worker that trained it (pruning's channel)
+    assert all(sorted(t.intermediate_values) == list(range(30)) for t in trials)
+    parent, children = _parent_and_children(work, "pg")
+    assert sorted(int(c.data.tags["dlforge.trial"]) for c in children) == [0, 1, 2, 3]
+    assert parent.data.metrics["best_value"] == pytest.approx(min(t.value for t in trials))
+    _overlapping_one_thread_each(children)
+    client = MlflowClient(f"sqlite:///{work}/mlflow.db")
+    stored = {c.data.params["sweep/storage"] for c in children}
+    assert stored == {make_url(uri).render_as_string(hide_password=True)} and ":***@" in stored.pop()
+    configs = [Path(client.download_artifacts(c.info.run_id, "config.yaml", str(work))).read_text() for c in children]
+    logged = [out.stdout + out.stderr, *(json.dumps(c.data.params) for c in children), *configs]
+    assert not [text for text in logged if f":{password}@" in text]  # Hydra's log, the trials' params and configs
+
+
+def test_a_trial_connects_with_the_sweepers_url_only_when_its_config_names_it(monkeypatch):
+    real = "postgresql+psycopg2://who:secret@db.example:5432/studies"
+    monkeypatch.setenv(STORAGE_ENV, real)
+    assert shown(real) == "postgresql+psycopg2://who:***@db.example:5432/studies"
+    assert to_connect(shown(real)) == real
+    assert to_connect("sqlite:///optuna.db") == "sqlite:///optuna.db"  # another storage: the config's own
+    monkeypatch.delenv(STORAGE_ENV)
+    assert to_connect(shown(real)) == shown(real)  # no URL in the environment: fails to connect, never guesses
 
 
 @pytest.mark.e2e

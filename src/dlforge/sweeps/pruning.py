@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytorch_lightning as pl
 
+from dlforge.sweeps.storage import to_connect
+
 
 class OptunaPruning(pl.Callback):
     def __init__(self, storage: str, study: str, trial: int, monitor: str, pruner: dict | None = None):
@@ -22,7 +24,8 @@ class OptunaPruning(pl.Callback):
             from hydra.utils import instantiate
 
             pruner = instantiate(self.pruner) if self.pruner else optuna.pruners.NopPruner()
-            study = optuna.load_study(study_name=self.study, storage=self.storage, pruner=pruner)
+            storage = to_connect(self.storage)  # the config shows it without its password
+            study = optuna.load_study(study_name=self.study, storage=storage, pruner=pruner)
             if len(study.directions) == 1:
                 frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == self.trial_number)
                 self.trial = optuna.trial.Trial(study, frozen._trial_id)

@@ -35,6 +35,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from dlforge import keys as K
 from dlforge.errors import UserError
+from dlforge.sweeps.storage import STORAGE_ENV, shown
 
 
 @dataclass
@@ -123,7 +124,7 @@ class OptunaSweeper(Sweeper):
     def _overrides(self, trial: Any, arguments: list[str]) -> tuple[str, ...]:
         chosen = [f"{key}={self._suggest(trial, key, spec)}" for key, spec in self.params.items()]
         bookkeeping = [
-            f"sweep.storage='{self.storage}'",
+            f"sweep.storage='{shown(self.storage)}'",  # no password: trials log their config (dlforge.sweeps.storage)
             f"sweep.study={self.study_name}",
             f"sweep.trial={trial.number}",
             f"sweep.objective={self.objective}",
@@ -134,6 +135,7 @@ class OptunaSweeper(Sweeper):
         import optuna
 
         optuna.logging.set_verbosity(optuna.logging.WARNING)
+        os.environ[STORAGE_ENV] = self.storage  # the trials connect with it (launched after this, they inherit it)
         study = optuna.create_study(
             study_name=self.study_name,
             storage=self.storage,
