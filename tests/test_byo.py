@@ -180,7 +180,7 @@ def test_mnist_by_config_prepares_28x28_images(make_cfg, tmp_path):
     assert cfg.model.net._target_.endswith("CNN") and cfg.task._target_.endswith("Classification")
     assert prepare.run(cfg) == {"train": 3500, "val": 750, "test": 750}
     out = tmp_path / "data/mnist"
-    with np.load(out / "train.npz") as f:
-        assert f["x"].shape == (3500, 1, 28, 28) and np.bincount(f["y"]).tolist() == [350] * 10
+    f = {a: np.load(out / f"train_{a}.npy") for a in "xyt"}  # the prepared arrays (dlforge.data.prepared)
+    assert f["x"].shape == (3500, 1, 28, 28) and np.bincount(f["y"]).tolist() == [350] * 10
     assert np.load(out / "test_raw.npy").shape == (750, 28, 28)
     assert json.loads((out / "meta.json").read_text())["net"] == {"in_shape": [1, 28, 28], "num_classes": 10}

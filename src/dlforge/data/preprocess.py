@@ -100,7 +100,7 @@ class TabularPreprocessor(_Classes, Preprocessor):
         unknown: str = "error",
     ) -> TabularPreprocessor:
         stats = {c: [float(train[c].mean()), float(train[c].std(ddof=0)) or 1.0] for c in numeric}
-        cats = {c: sorted(train[c].astype(str).unique().tolist()) for c in categorical}
+        cats = {c: _categories(train[c]) for c in categorical}
         return cls(stats, cats, classes, unknown)
 
     @property
@@ -148,6 +148,13 @@ class TabularPreprocessor(_Classes, Preprocessor):
             "classes": self.classes,
             "unknown": self.unknown,
         }
+
+
+def _categories(column: pd.Series) -> list[str]:
+    """The sorted distinct values of `column` as strings (a categorical column: its used categories, no row copies)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return sorted(set(column.cat.remove_unused_categories().cat.categories.astype(str).tolist()))
+    return sorted(column.astype(str).unique().tolist())
 
 
 class ImagePreprocessor(_Classes, Preprocessor):

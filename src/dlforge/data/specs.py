@@ -5,7 +5,8 @@ The prepare stage drives every spec the same way (pipelines/prepare.py):
     df = spec.load(); spec.validate(df)
     idx = spec.split(df, val, test, seed)       # row positions per split: random, stratified, by time, ...
     pre = spec.fit(df, idx["train"])            # preprocessing fitted on train rows only
-    raw, t = spec.examples(df, idx[split])      # raw model inputs (as served) and natural-unit targets
+    raw, t = spec.examples(df, rows)            # raw model inputs (as served) and natural-unit targets of
+                                                # row positions: called a chunk of each split at a time
     extras = spec.extras(df, idx, pre)          # other arrays fitted at prepare time (optional)
 
 so a new kind of data is a new spec class, never a new stage.
