@@ -154,9 +154,10 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
-def arrays(data: prepared_data.Prepared, budget_mb: int) -> dict[str, tuple]:
+def arrays(data: prepared_data.Prepared, budget_mb: float) -> dict[str, tuple]:
     """Train/val (x, y) as in-memory tensors when they fit `train.memory_budget_mb`, else streamed from
-    the memory-mapped files (dlforge.data.batches.MappedRows: the same batches, read batch by batch)."""
+    the memory-mapped x files (dlforge.data.batches.MappedRows: the same batches, read batch by batch);
+    the targets y (one number per row) stay in memory, for the nets that start from train statistics."""
     import torch
 
     from dlforge.data.batches import MappedRows
@@ -167,7 +168,7 @@ def arrays(data: prepared_data.Prepared, budget_mb: int) -> dict[str, tuple]:
     if size_mb <= budget_mb:
         return {s: tuple(torch.from_numpy(a) for a in data.arrays(s)) for s in ("train", "val")}
     print(f"streaming batches from {data.path}: train+val arrays {size_mb:.0f} MB > train.memory_budget_mb={budget_mb}")
-    return {s: (MappedRows(data.file(s, "x")), MappedRows(data.file(s, "y"))) for s in ("train", "val")}
+    return {s: (MappedRows(data.file(s, "x")), torch.from_numpy(data.arrays(s)[1])) for s in ("train", "val")}
 
 
 main = hydra_entry(run)

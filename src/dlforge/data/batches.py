@@ -4,7 +4,7 @@ For data that fits in memory this is 2-2.5x faster than a DataLoader loop on a s
 DDP each rank takes every world_size-th index of the same seeded permutation, so the global batch
 stays the configured size whatever the number of devices.
 
-Data above `train.memory_budget_mb` is not loaded: `MappedRows` stands in for a tensor and gathers
+Inputs above `train.memory_budget_mb` are not loaded: `MappedRows` stands in for the x tensor and gathers
 each batch's rows from the memory-mapped .npy file (dlforge.data.prepared), so the batches are the
 same rows in the same order as with in-memory tensors, and memory stays about one batch.
 """
@@ -39,7 +39,7 @@ class MappedRows:
 
 class TensorBatches:
     """An iterable of (x, y) batches; shuffles with a seeded generator that advances each epoch.
-    `x` and `y` are tensors, or MappedRows for data streamed from disk."""
+    `x` (and `y`) are tensors, or MappedRows for data streamed from disk."""
 
     def __init__(
         self,
