@@ -25,7 +25,8 @@ def run(cfg: DictConfig) -> dict[str, int]:
     sizes = {s: len(i) for s, i in idx.items()}
     meta = {"name": cfg.name, "sizes": sizes, **pre.model_args}
     with atomic_dir(cfg.paths.prepared) as out:  # each split written in chunks of rows (dlforge.data.prepared)
-        prepared.write(out, lambda rows: spec.examples(df, rows), idx, pre, meta, spec.extras(df, idx, pre))
+        examples = lambda rows: spec.examples(df, rows)  # noqa: E731
+        prepared.write(out, examples, idx, pre, meta, spec.extras(df, idx, pre), spec.chunk_rows)
     print(f"prepared {cfg.name}: " + ", ".join(f"{s}={n}" for s, n in sizes.items()) + f" → {cfg.paths.prepared}")
     return sizes
 

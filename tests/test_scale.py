@@ -9,6 +9,7 @@ import torch
 
 from conftest import tiny_overrides
 from dlforge.data import prepared as prepared_data
+from dlforge.data import specs
 from dlforge.data.batches import MappedRows, TensorBatches
 from dlforge.errors import UserError
 from pipelines import prepare, train
@@ -22,8 +23,7 @@ def tiny(make_cfg, tiny_csv):
 def test_chunked_prepare_writes_the_same_files(tiny, tmp_path, monkeypatch):
     prepare.run(tiny())
     whole = prepared_data.load(tmp_path / "data" / "tiny")
-    monkeypatch.setattr(prepared_data, "CHUNK_ROWS", 7)  # 280 train rows in 40 chunks
-    monkeypatch.setattr(prepared_data.write, "__defaults__", (7,))
+    monkeypatch.setattr(specs, "CHUNK_ROWS", 7)  # 280 train rows in 40 chunks
     prepare.run(tiny("name=chunked"))
     chunked = prepared_data.load(tmp_path / "data" / "chunked")
     for split in prepared_data.SPLITS:
@@ -34,6 +34,20 @@ def test_chunked_prepare_writes_the_same_files(tiny, tmp_path, monkeypatch):
         batches = list(chunked.raw_batches(split, rows=16))
         assert len(batches) == -(-len(chunked.targets(split)) // 16)
         pd.testing.assert_frame_equal(pd.concat(batches, ignore_index=True), whole.raw(split))
+
+
+def test_images_prepared_in_chunks_match_the_whole(make_cfg, tmp_path, monkeypatch):
+    """Digits (1,797 8x8 images): pixel statistics combined over chunks of 100 images equal the one-pass ones."""
+    prepare.run(make_cfg("experiment=digits", "name=whole"))
+    monkeypatch.setattr(specs, "CHUNK_ROWS", 100)
+    prepare.run(make_cfg("experiment=digits", "name=chunked"))
+    whole, chunked = (prepared_data.load(tmp_path / "data" / n) for n in ("whole", "chunked"))
+    for key in ("mean", "std"):
+        assert chunked.preprocess[key] == pytest.approx(whole.preprocess[key], rel=1e-6)
+    for split in prepared_data.SPLITS:
+        (xa, ya), (xb, yb) = whole.arrays(split), chunked.arrays(split, mmap=True)
+        assert xb.dtype == np.float32 and np.allclose(xa, xb, atol=1e-5) and np.array_equal(ya, yb)
+        assert np.array_equal(whole.raw(split), np.concatenate(list(chunked.raw_batches(split, rows=64))))
 
 
 def test_streamed_batches_and_metrics_equal_in_memory_ones(tiny, tmp_path):

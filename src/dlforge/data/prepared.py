@@ -10,7 +10,7 @@ preprocess.json                       the fitted preprocessor (serving applies i
 extras.npz                            anything else a use case fits at prepare time (optional)
 meta.json                             use case, sizes, the network's and module's shape arguments
 
-Prepare writes every split CHUNK_ROWS rows at a time (raw rows → preprocessor → rows of the .npy
+Prepare writes every split a chunk of rows at a time (CHUNK_ROWS, fewer for wide rows) (raw rows → preprocessor → rows of the .npy
 files and a Parquet row group), so its memory is the raw table plus one chunk, whatever the size.
 """
 
@@ -29,7 +29,8 @@ from dlforge.io import read_json, write_json
 
 SPLITS = ("train", "val", "test")
 ARRAYS = ("x", "y", "t")
-CHUNK_ROWS = 262_144  # rows transformed and written at a time by prepare; rows per raw batch read back
+CHUNK_ROWS = 65_536  # rows transformed and written at a time by prepare (unless its spec says fewer); rows per raw batch read back
+CHUNK_BYTES = 256 * 2**20  # a spec of wide rows (images) takes fewer rows per chunk: about this many bytes of float64
 
 Examples = Callable[[np.ndarray], tuple[Any, np.ndarray]]  # row positions → (raw inputs, natural-unit targets)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -167,6 +167,24 @@ class ImagePreprocessor(_Classes, Preprocessor):
     def fit(cls, train: np.ndarray, shape: list[int], max_value: float, classes: list[Any]) -> ImagePreprocessor:
         scaled = train / max_value
         return cls(shape, max_value, float(scaled.mean()), float(scaled.std()) or 1.0, classes)
+
+    @classmethod
+    def fit_chunks(
+        cls, chunks: Iterable[np.ndarray], shape: list[int], max_value: float, classes: list[Any]
+    ) -> ImagePreprocessor:
+        """As `fit`, one chunk of train images at a time (memory: one chunk): the chunks' float64 means and
+        sums of squared deviations combined exactly (Chan et al.), equal to `fit`'s up to rounding."""
+        n, mean, m2 = 0, 0.0, 0.0
+        for chunk in chunks:
+            scaled = np.asarray(chunk, dtype=np.float64) / max_value
+            k, m = scaled.size, float(scaled.mean())
+            delta, total = m - mean, n + k
+            mean, m2, n = (
+                mean + delta * k / total,
+                m2 + float(((scaled - m) ** 2).sum()) + delta**2 * n * k / total,
+                total,
+            )
+        return cls(shape, max_value, mean, float(np.sqrt(m2 / n)) or 1.0, classes)
 
     @property
     def model_args(self) -> dict[str, dict[str, Any]]:
