@@ -90,9 +90,10 @@ def test_tabular_regression_gate_prefers_lower_rmse(make_cfg, tmp_path, mlflow_d
     assert first["metrics"]["baseline"]["r2"] > 0.8  # body mass is close to linear in the measurements
     meta = json.loads((tmp_path / "data/byo_tabular_regression/meta.json").read_text())
     assert meta["net"] == {"in_shape": [8], "num_classes": 1} and meta["module"] == {}  # 3 numeric + 3 species + 2 sex
-    with np.load(tmp_path / "data/byo_tabular_regression/train.npz") as f:
-        assert abs(f["y"].mean()) < 1e-5 and abs(f["y"].std() - 1) < 1e-5  # target standardised on train
-        assert f["t"].mean() > 3000  # natural units (grams) kept for the metrics
+    out = tmp_path / "data/byo_tabular_regression"
+    f = {a: np.load(out / f"train_{a}.npy") for a in "xyt"}  # the prepared arrays (dlforge.data.prepared)
+    assert abs(f["y"].mean()) < 1e-5 and abs(f["y"].std() - 1) < 1e-5  # target standardised on train
+    assert f["t"].mean() > 3000  # natural units (grams) kept for the metrics
 
     trained = make_cfg(*base, "trainer.max_epochs=15", "model.optimizer.lr=0.01")
     train.run(trained)
