@@ -20,10 +20,10 @@ constructor value from config, so no method needs another called first):
                                     test split; default: one batch, serving_input itself)
     reference(data)                 what predictions are compared with (natural-unit test targets)
     baselines(data)                 classical methods fitted on train, predicting the same test requests
-    baseline_train_rows(data)       train rows the baselines are fitted on (evaluate records it), or None
-                                    when they use every train row
                                     (a name starting `floor_` is a reference a perfect model would reach,
                                     reported beside the baselines but never counted as one)
+    baseline_train_rows(data)       train rows the baselines are fitted on (evaluate records it), or None
+                                    when they use every train row
     metric(name, pred, ref)         one metric (the gate recomputes it on bootstrap resamples); its
                                     direction is in dlforge.tasks.directions
     metrics(pred, ref)              every metric evaluate reports
