@@ -24,12 +24,17 @@ def test_chunked_prepare_writes_the_same_files(tiny, tmp_path, monkeypatch):
     prepare.run(tiny())
     whole = prepared_data.load(tmp_path / "data" / "tiny")
     monkeypatch.setattr(specs, "CHUNK_ROWS", 7)  # 280 train rows in 40 chunks
+    monkeypatch.setattr(prepared_data, "CHUNK_ROWS", 16)  # read back in chunks of 16 rows...
+    monkeypatch.setattr(prepared_data, "TAKE_ROWS", 2)  # ...each through maps of 2 rows
     prepare.run(tiny("name=chunked"))
     chunked = prepared_data.load(tmp_path / "data" / "chunked")
     for split in prepared_data.SPLITS:
         for a, b in zip(whole.arrays(split), chunked.arrays(split, mmap=True)):
             assert a.dtype == b.dtype and np.array_equal(a, b)
         assert np.array_equal(whole.targets(split), chunked.targets(split))
+        x, rows = whole.arrays(split)[0], np.array([5, 0, 3, 3, len(whole.targets(split)) - 1])
+        assert np.array_equal(chunked.take(split, "x", rows), x[rows])
+        assert np.array_equal(np.concatenate(list(chunked.chunks(split, "x"))), x)
         pd.testing.assert_frame_equal(whole.raw(split), chunked.raw(split))
         batches = list(chunked.raw_batches(split, rows=16))
         assert len(batches) == -(-len(chunked.targets(split)) // 16)

@@ -30,6 +30,7 @@ from dlforge.io import read_json, write_json
 SPLITS = ("train", "val", "test")
 ARRAYS = ("x", "y", "t")
 CHUNK_ROWS = 65_536  # rows transformed and written at a time by prepare (unless its spec says fewer); rows per raw batch read back
+TAKE_ROWS = 4096  # rows gathered through one short-lived memory map (Prepared.take)
 CHUNK_BYTES = 256 * 2**20  # a spec of wide rows (images) takes fewer rows per chunk: about this many bytes of float64
 
 Examples = Callable[[np.ndarray], tuple[Any, np.ndarray]]  # row positions → (raw inputs, natural-unit targets)
@@ -48,6 +49,20 @@ class Prepared:
         """Model-ready (x, y) for training; `mmap=True` maps them read-only instead of reading them."""
         mode = "r" if mmap else None
         return tuple(np.load(self.file(split, a), mmap_mode=mode, allow_pickle=False) for a in ("x", "y"))
+
+    def take(self, split: str, array: str, rows: np.ndarray) -> np.ndarray:
+        """Rows `rows` (positions) of a split's array, read TAKE_ROWS at a time, each through a map closed
+        right after: the file's pages (and the kernel's fault-around neighbours, up to 64 KiB a row) never
+        stay mapped, and counted in this process's resident memory, together."""
+        path = self.file(split, array)
+        parts = [np.load(path, mmap_mode="r")[rows[i : i + TAKE_ROWS]] for i in range(0, len(rows), TAKE_ROWS)]
+        return np.concatenate(parts) if parts else np.load(path, mmap_mode="r")[rows]
+
+    def chunks(self, split: str, array: str) -> Iterator[np.ndarray]:
+        """A split's array as consecutive in-memory chunks of CHUNK_ROWS rows (each read as `take` reads)."""
+        n = len(np.load(self.file(split, array), mmap_mode="r"))
+        for start in range(0, n, CHUNK_ROWS):
+            yield self.take(split, array, np.arange(start, min(start + CHUNK_ROWS, n)))
 
     def nbytes(self, *splits: str) -> int:
         """Bytes of the model-ready (x, y) arrays of `splits`, from the files' headers (nothing read)."""

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torchmetrics.functional import classification as F
 
-from dlforge.data.prepared import CHUNK_ROWS, Prepared
+from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
 from dlforge.errors import UserError
 from dlforge.tasks import explain as ex
@@ -119,10 +119,11 @@ class Classification(Task):
 
     def baseline_train(self, data: Prepared) -> tuple[np.ndarray, np.ndarray]:
         """The train rows the baseline is fitted on: all of them, or a seeded sample of task.baseline_rows."""
-        x, y = data.arrays("train", mmap=True)
         k = self.baseline_train_rows(data)
-        rows = slice(None) if k is None else np.sort(np.random.default_rng(self.seed).choice(len(y), k, replace=False))
-        return np.asarray(x[rows]), np.asarray(y[rows])
+        if k is None:
+            return data.arrays("train")
+        rows = np.sort(np.random.default_rng(self.seed).choice(data.meta["sizes"]["train"], k, replace=False))
+        return data.take("train", "x", rows), data.take("train", "y", rows)
 
     def metrics(self, probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
         return {name: self.metric(name, probs, y) for name in [*_METRICS[min(np.shape(probs)[1], 3)], "log_loss"]}
@@ -144,10 +145,9 @@ class Classification(Task):
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
         """The classical baseline fitted on the model-ready training features (flattened), predicting the
         test rows chunk by chunk."""
-        (x, y), x_test = self.baseline_train(data), data.arrays("test", mmap=True)[0]
+        x, y = self.baseline_train(data)
         fitted = self.baseline.fit(x.reshape(len(x), -1), y)
-        chunks = (np.asarray(x_test[i : i + CHUNK_ROWS]) for i in range(0, len(x_test), CHUNK_ROWS))
-        return {"baseline": join([fitted.predict_proba(c.reshape(len(c), -1)) for c in chunks])}
+        return {"baseline": join([fitted.predict_proba(c.reshape(len(c), -1)) for c in data.chunks("test", "x")])}
 
     def plots(self, results: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """Matplotlib PNGs of the confusion matrix and the model's (and baselines') ROC and PR curves."""
@@ -212,12 +212,12 @@ class Classification(Task):
         """Tabular: Integrated Gradients and permutation importance per feature beside the baseline's
         |coefficients|; images: attribution maps of the first test images of each class."""
         (x, y), pre = data.arrays("test", mmap=True), data.preprocessor()
-        y = np.asarray(y)
+        y = np.array(y)
         if x.ndim == 2:
-            rows = slice(0, ex.PERMUTATION_ROWS)  # the first test rows: explain stays cheap at any size
-            self._explain_tabular(net, data, np.asarray(x[rows]), y[rows], pre, out)
+            rows = np.arange(min(len(y), ex.PERMUTATION_ROWS))  # the first test rows: explain stays cheap at any size
+            self._explain_tabular(net, data, data.take("test", "x", rows), y[rows], pre, out)
         else:
-            self._explain_images(net, x, y, pre, out)
+            self._explain_images(net, data, y, pre, out)
 
     def _explain_tabular(self, net, data: Prepared, x: np.ndarray, y: np.ndarray, pre: Any, out: Path) -> None:
         k = len(pre.classes)
@@ -229,13 +229,14 @@ class Classification(Task):
 
         ex.tabular(net, x, pre, target, log_loss, self.baseline, self.baseline_train(data), out)
 
-    def _explain_images(self, net, x: np.ndarray, y: np.ndarray, pre: Any, out: Path) -> None:
+    def _explain_images(self, net, data: Prepared, y: np.ndarray, pre: Any, out: Path) -> None:
         rows = ex.first_per_class(y, self.EXPLAIN_PER_CLASS)
-        attr = ex.integrated_gradients(net, x[rows], x.min(), y[rows])[:, 0]  # baseline: a black image
-        pred = forward(net, x[rows]).argmax(1)
+        x, black = data.take("test", "x", rows), min(c.min() for c in data.chunks("test", "x"))
+        attr = ex.integrated_gradients(net, x, black, y[rows])[:, 0]  # baseline: a black image
+        pred = forward(net, x).argmax(1)
         classes = np.asarray(pre.classes, dtype=object)
         titles = [f"{classes[a]}→{classes[p]}" for a, p in zip(y[rows], pred)]
-        ex.image_grid(x[rows, 0], attr, titles, out / "attributions.png", per_row=min(len(rows), 10))
+        ex.image_grid(x[:, 0], attr, titles, out / "attributions.png", per_row=min(len(rows), 10))
         evidence = {str(classes[c]): float(attr[y[rows] == c].sum((1, 2)).mean()) for c in np.unique(y[rows])}
         table = [{"feature": f"class {c}", "integrated_gradients": v} for c, v in evidence.items()]
         plot_data.write_rows(out / "attributions.json", table)  # per class: mean logit gain over a black image
