@@ -32,13 +32,19 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
 
     from dlforge.models.checkpoint import load_net
     from dlforge.tasks.base import build as build_task
+    from dlforge.tasks.base import join
     from dlforge.tracking import runs
 
     limit_threads(cfg.train.threads)
     ref = runs.read_run_ref(models / "run.json")
     task = build_task(cfg.task)  # with its baselines: fitted and scored below
     net = load_net(models / "model.pt")
-    preds = {"model": task.serving.predict(net, data.preprocessor(), task.serving_input(data)), **task.baselines(data)}
+    pre = data.preprocessor()  # the network answers the test requests batch by batch (bounded memory)
+    preds = {"model": join([task.serving.predict(net, pre, r) for r in task.serving_batches(data)])}
+    baseline_rows = task.baseline_train_rows(data)
+    if baseline_rows is not None:
+        print(f"baselines fitted on a seeded sample of {baseline_rows} of {data.meta['sizes']['train']} train rows")
+    preds.update(task.baselines(data))
     truth = task.reference(data)
     metrics = {name: task.metrics(p, truth) for name, p in preds.items()}
 
@@ -55,6 +61,8 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
     if ref.get("run_id"):
         client = runs.client(cfg.tracking.uri)
         client.log_batch(ref["run_id"], metrics=test_metrics(client, ref["run_id"], cfg.name, metrics))
+        if baseline_rows is not None:
+            client.set_tag(ref["run_id"], K.BASELINE_TRAIN_ROWS, str(baseline_rows))
         client.log_artifacts(ref["run_id"], str(reports / "plots"), "plots")
         client.log_artifacts(ref["run_id"], str(reports / "curves"), "curves")
         client.log_artifacts(ref["run_id"], str(reports / "explain"), "explain")

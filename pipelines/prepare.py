@@ -22,11 +22,11 @@ def run(cfg: DictConfig) -> dict[str, int]:
     spec.validate(df)
     idx = spec.split(df, cfg.split.val, cfg.split.test, cfg.seed)
     pre = spec.fit(df, idx["train"])
-    splits = {s: spec.examples(df, i) for s, i in idx.items()}
-    sizes = {s: len(t) for s, (_, t) in splits.items()}
+    sizes = {s: len(i) for s, i in idx.items()}
     meta = {"name": cfg.name, "sizes": sizes, **pre.model_args}
-    with atomic_dir(cfg.paths.prepared) as out:
-        prepared.write(out, splits, pre, meta, spec.extras(df, idx, pre))
+    with atomic_dir(cfg.paths.prepared) as out:  # each split written in chunks of rows (dlforge.data.prepared)
+        examples = lambda rows: spec.examples(df, rows)  # noqa: E731
+        prepared.write(out, examples, idx, pre, meta, spec.extras(df, idx, pre), spec.chunk_rows)
     print(f"prepared {cfg.name}: " + ", ".join(f"{s}={n}" for s, n in sizes.items()) + f" → {cfg.paths.prepared}")
     return sizes
 

@@ -55,6 +55,7 @@ def run(cfg: DictConfig) -> dict:
     from dlforge.registry import aliases, model_card, publish
     from dlforge.registry.gate import check_settings, paired_bootstrap
     from dlforge.tasks.base import build as build_task
+    from dlforge.tasks.base import join
     from dlforge.tracking import liveness, runs
 
     check_settings(gate.confidence, gate.bootstrap_samples)
@@ -63,10 +64,13 @@ def run(cfg: DictConfig) -> dict:
     mlflow.set_tracking_uri(cfg.tracking.uri)
     client = runs.client(cfg.tracking.uri)
     task = build_task(cfg.task, baselines=False)  # the gate scores served models only
-    requests, truth, pre = task.serving_input(data), task.reference(data), data.preprocessor()
+    truth, pre = task.reference(data), data.preprocessor()
+    requests = next(iter(task.serving_batches(data)))  # the first test requests: the logged example, the model card
 
     def predictions(model_uri: str):
-        return task.serving.pred_from_output(publish.predict(model_uri, requests), pre)
+        """The served model's predictions on every test request, batch by batch (bounded memory)."""
+        model = publish.load(model_uri)
+        return join([task.serving.pred_from_output(model.predict(r), pre) for r in task.serving_batches(data)])
 
     name = cfg.register.model_name
     with aliases.hold(client, name):  # one registration at a time: read champion → gate → move

@@ -25,6 +25,7 @@ from dlforge import distributed
 from dlforge import keys as K
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
+from dlforge.errors import UserError
 from dlforge.io import atomic_dir
 from dlforge.sweeps.trial import as_trial
 from dlforge.threads import limit as limit_threads
@@ -56,7 +57,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     limit_threads(cfg.train.threads)
     data = prepared_data.load(cfg.paths.prepared)
     pl.seed_everything(cfg.seed, workers=True)
-    tensors = {s: tuple(torch.from_numpy(a) for a in data.arrays(s)) for s in ("train", "val")}
+    tensors = arrays(data, cfg.train.memory_budget_mb)
     net_config = {
         **OmegaConf.to_container(cfg.model.net, resolve=True),
         **data.meta["net"],
@@ -151,6 +152,23 @@ def fit(cfg: DictConfig) -> dict[str, float]:
             + f" → {Path(cfg.paths.models)}"
         )
     return metrics
+
+
+def arrays(data: prepared_data.Prepared, budget_mb: float) -> dict[str, tuple]:
+    """Train/val (x, y) as in-memory tensors when they fit `train.memory_budget_mb`, else streamed from
+    the memory-mapped x files (dlforge.data.batches.MappedRows: the same batches, read batch by batch);
+    the targets y (one number per row) stay in memory, for the nets that start from train statistics."""
+    import torch
+
+    from dlforge.data.batches import MappedRows
+
+    if budget_mb <= 0:
+        raise UserError(f"config key 'train.memory_budget_mb': {budget_mb}; expected a positive number of MB")
+    size_mb = data.nbytes("train", "val") / 2**20
+    if size_mb <= budget_mb:
+        return {s: tuple(torch.from_numpy(a) for a in data.arrays(s)) for s in ("train", "val")}
+    print(f"streaming batches from {data.path}: train+val arrays {size_mb:.0f} MB > train.memory_budget_mb={budget_mb}")
+    return {s: (MappedRows(data.file(s, "x")), torch.from_numpy(data.arrays(s)[1])) for s in ("train", "val")}
 
 
 main = hydra_entry(run)

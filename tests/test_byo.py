@@ -90,9 +90,10 @@ def test_tabular_regression_gate_prefers_lower_rmse(make_cfg, tmp_path, mlflow_d
     assert first["metrics"]["baseline"]["r2"] > 0.8  # body mass is close to linear in the measurements
     meta = json.loads((tmp_path / "data/byo_tabular_regression/meta.json").read_text())
     assert meta["net"] == {"in_shape": [8], "num_classes": 1} and meta["module"] == {}  # 3 numeric + 3 species + 2 sex
-    with np.load(tmp_path / "data/byo_tabular_regression/train.npz") as f:
-        assert abs(f["y"].mean()) < 1e-5 and abs(f["y"].std() - 1) < 1e-5  # target standardised on train
-        assert f["t"].mean() > 3000  # natural units (grams) kept for the metrics
+    out = tmp_path / "data/byo_tabular_regression"
+    f = {a: np.load(out / f"train_{a}.npy") for a in "xyt"}  # the prepared arrays (dlforge.data.prepared)
+    assert abs(f["y"].mean()) < 1e-5 and abs(f["y"].std() - 1) < 1e-5  # target standardised on train
+    assert f["t"].mean() > 3000  # natural units (grams) kept for the metrics
 
     trained = make_cfg(*base, "trainer.max_epochs=15", "model.optimizer.lr=0.01")
     train.run(trained)
@@ -180,7 +181,7 @@ def test_mnist_by_config_prepares_28x28_images(make_cfg, tmp_path):
     assert cfg.model.net._target_.endswith("CNN") and cfg.task._target_.endswith("Classification")
     assert prepare.run(cfg) == {"train": 3500, "val": 750, "test": 750}
     out = tmp_path / "data/mnist"
-    with np.load(out / "train.npz") as f:
-        assert f["x"].shape == (3500, 1, 28, 28) and np.bincount(f["y"]).tolist() == [350] * 10
+    f = {a: np.load(out / f"train_{a}.npy") for a in "xyt"}  # the prepared arrays (dlforge.data.prepared)
+    assert f["x"].shape == (3500, 1, 28, 28) and np.bincount(f["y"]).tolist() == [350] * 10
     assert np.load(out / "test_raw.npy").shape == (750, 28, 28)
     assert json.loads((out / "meta.json").read_text())["net"] == {"in_shape": [1, 28, 28], "num_classes": 10}

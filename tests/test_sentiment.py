@@ -38,9 +38,9 @@ def test_tokeniser_and_vocabulary_come_from_train_only(make_cfg, tmp_path):
     only_in_test = sorted({w for t in test_raw.review for w in tokenize(t)} - train_words)
     assert only_in_test and only_in_test[0] not in pre.vocabulary
     assert pre.transform([f"great {only_in_test[0]}"])[0, 1] == UNK
-    with np.load(out / "test.npz") as f:
-        assert f["x"].shape == (1000, 48) and f["x"].dtype == np.int64
-        assert (f["x"] == pre.transform(test_raw)).all()  # serving tokenises exactly as prepare did
+    f = {a: np.load(out / f"test_{a}.npy") for a in "xyt"}  # the prepared arrays (dlforge.data.prepared)
+    assert f["x"].shape == (1000, 48) and f["x"].dtype == np.int64
+    assert (f["x"] == pre.transform(test_raw)).all()  # serving tokenises exactly as prepare did
 
 
 def test_padding_does_not_change_the_prediction():

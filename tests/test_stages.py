@@ -30,9 +30,9 @@ def test_prepare_writes_splits_and_fitted_preprocessing(tiny, tmp_path):
     meta = json.loads((out / "meta.json").read_text())
     assert meta["net"] == {"in_shape": [5], "num_classes": 2} and meta["module"] == {"num_classes": 2}
     assert json.loads((out / "preprocess.json").read_text())["classes"] == ["neg", "pos"]
-    with np.load(out / "train.npz") as f:
-        assert f["x"].shape == (280, 5) and f["x"].dtype == np.float32 and f["y"].dtype == np.int64
-        assert abs(f["x"][:, 0].mean()) < 1e-5  # standardised with train statistics
+    f = {a: np.load(out / f"train_{a}.npy") for a in "xyt"}  # the prepared arrays (dlforge.data.prepared)
+    assert f["x"].shape == (280, 5) and f["x"].dtype == np.float32 and f["y"].dtype == np.int64
+    assert abs(f["x"][:, 0].mean()) < 1e-5  # standardised with train statistics
     raw = pd.read_parquet(out / "test_raw.parquet")
     assert list(raw.columns) == ["x1", "x2", "kind"] and len(raw) == 60
     assert not list((tmp_path / "data").glob(".*"))  # no temp folders left behind

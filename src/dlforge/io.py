@@ -69,5 +69,7 @@ def tree_hash(path: str | Path) -> str:
     h = hashlib.sha256()
     for f in sorted(p for p in root.rglob("*") if p.is_file()):
         h.update(f.relative_to(root).as_posix().encode())
-        h.update(f.read_bytes())
+        with open(f, "rb") as stream:  # in blocks: prepared arrays can exceed memory
+            for block in iter(lambda: stream.read(1 << 22), b""):
+                h.update(block)
     return h.hexdigest()

@@ -17,6 +17,9 @@ CPU = "dlforge.cpu"
 TORCH_THREADS = "dlforge.torch_threads"
 TORCH_VERSION = "dlforge.torch_version"
 
+# evaluate: train rows the baselines were fitted on, when task.baseline_rows sampled them (absent: all rows)
+BASELINE_TRAIN_ROWS = "dlforge.baseline_train_rows"
+
 # sweeps: a trial's run, and the sweep whose winner a training run was configured by
 TRIAL = "dlforge.trial"
 SWEEP_RUN_ID = "dlforge.sweep_run_id"

@@ -5,7 +5,8 @@ The prepare stage drives every spec the same way (pipelines/prepare.py):
     df = spec.load(); spec.validate(df)
     idx = spec.split(df, val, test, seed)       # row positions per split: random, stratified, by time, ...
     pre = spec.fit(df, idx["train"])            # preprocessing fitted on train rows only
-    raw, t = spec.examples(df, idx[split])      # raw model inputs (as served) and natural-unit targets
+    raw, t = spec.examples(df, rows)            # raw model inputs (as served) and natural-unit targets of
+                                                # row positions: called a chunk of each split at a time
     extras = spec.extras(df, idx, pre)          # other arrays fitted at prepare time (optional)
 
 so a new kind of data is a new spec class, never a new stage.
@@ -20,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from dlforge.data import validate
+from dlforge.data.prepared import CHUNK_BYTES, CHUNK_ROWS
 from dlforge.data.preprocess import ImagePreprocessor, Preprocessor, TabularPreprocessor, check_unknown_policy
 from dlforge.data.split import random_split
 
@@ -40,6 +42,11 @@ class Spec:
 
     def load(self) -> pd.DataFrame:
         return self.source()
+
+    @property
+    def chunk_rows(self) -> int:
+        """Rows prepare turns into model-ready arrays and writes at a time (dlforge.data.prepared)."""
+        return CHUNK_ROWS
 
     def validate(self, df: pd.DataFrame) -> None:
         """Raise UserError naming the column and the first bad row."""
@@ -152,8 +159,19 @@ class ImageClassification(_Classification):
         super().validate(df)
         validate.numeric(df, self.feature_columns, self.name, low=0.0, high=self.max_value)
 
+    @property
+    def chunk_rows(self) -> int:
+        """Images per chunk: about CHUNK_BYTES of float64 pixels, at most CHUNK_ROWS."""
+        return max(1, min(CHUNK_ROWS, CHUNK_BYTES // (8 * len(self.feature_columns))))
+
     def raw(self, df: pd.DataFrame) -> np.ndarray:
         return df[self.feature_columns].to_numpy(np.float32).reshape(-1, *self.shape)
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> ImagePreprocessor:
-        return ImagePreprocessor.fit(self.raw(df.iloc[train]), self.shape, self.max_value, self.classes)
+        """Pixel statistics of the train images; more than one prepare chunk of them: chunk by chunk, so the
+        float copies never hold the whole train split."""
+        step = self.chunk_rows
+        if len(train) <= step:
+            return ImagePreprocessor.fit(self.raw(df.iloc[train]), self.shape, self.max_value, self.classes)
+        chunks = (self.raw(df.iloc[train[i : i + step]]) for i in range(0, len(train), step))
+        return ImagePreprocessor.fit_chunks(chunks, self.shape, self.max_value, self.classes)

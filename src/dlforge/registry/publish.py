@@ -64,8 +64,13 @@ def log_model(run_id: str, net_path: Path, prepared: Prepared, serving: type, re
     return info.model_uri
 
 
+def load(model_uri: str) -> Any:
+    """The logged pyfunc model (predict with `.predict(raw)`)."""
+    return mlflow.pyfunc.load_model(model_uri)
+
+
 def predict(model_uri: str, raw: Any) -> Any:
-    return mlflow.pyfunc.load_model(model_uri).predict(raw)
+    return load(model_uri).predict(raw)
 
 
 def register(model_uri: str, name: str, tags: dict[str, str]) -> Any:

@@ -15,6 +15,9 @@ Task (an instance built from conf/task/ for evaluate and register; every input i
 constructor value from config, so no method needs another called first):
     serving                         its family's Serving class
     serving_input(data)             the raw test requests both evaluate and the gate score
+    serving_batches(data)           the same requests in consecutive batches (evaluate and the gate
+                                    predict batch by batch, so their memory does not grow with the
+                                    test split; default: one batch, serving_input itself)
     reference(data)                 what predictions are compared with (natural-unit test targets)
     baselines(data)                 classical methods fitted on train, predicting the same test requests
                                     (a name starting `floor_` is a reference a perfect model would reach,
@@ -22,6 +25,8 @@ constructor value from config, so no method needs another called first):
     baseline_args                   the constructor arguments that configure those methods (scikit-learn
                                     estimators from config): only evaluate builds them; register builds
                                     the task without them (`build(node, baselines=False)`: left None)
+    baseline_train_rows(data)       train rows the baselines are fitted on (evaluate records it), or None
+                                    when they use every train row
     metric(name, pred, ref)         one metric (the gate recomputes it on bootstrap resamples); its
                                     direction is in dlforge.tasks.directions
     metrics(pred, ref)              every metric evaluate reports
@@ -41,6 +46,7 @@ constructor value from config, so no method needs another called first):
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +64,11 @@ def forward(net: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray
     t = torch.from_numpy(np.ascontiguousarray(x))
     with torch.inference_mode():
         return np.concatenate([net(b).double().numpy() for b in t.split(batch_size)]) if len(t) else np.zeros((0,))
+
+
+def join(parts: Sequence[Any]) -> Any:
+    """Predictions of consecutive request batches as one: a single batch's as it is, else concatenated rows."""
+    return parts[0] if len(parts) == 1 else np.concatenate([np.asarray(p) for p in parts])
 
 
 class Serving:
@@ -98,6 +109,12 @@ class Task:
 
     def serving_input(self, data: Prepared) -> Any:
         return data.raw("test")
+
+    def serving_batches(self, data: Prepared) -> Iterator[Any]:
+        yield self.serving_input(data)
+
+    def baseline_train_rows(self, data: Prepared) -> int | None:
+        return None
 
     def reference(self, data: Prepared) -> np.ndarray:
         return data.targets("test")

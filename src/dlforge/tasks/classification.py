@@ -6,6 +6,7 @@ macro averages where a metric needs one and micro-averaged curves for the plots.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,10 @@ from torchmetrics.functional import classification as F
 
 from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
+from dlforge.errors import UserError
 from dlforge.tasks import explain as ex
 from dlforge.tasks import plot_data
-from dlforge.tasks.base import Serving, Task, forward
+from dlforge.tasks.base import Serving, Task, forward, join
 
 # Binary tasks score the positive (last) class's probability; multiclass ones the full matrix.
 _METRICS: dict[int, dict[str, Any]] = {
@@ -101,9 +103,28 @@ class Classification(Task):
     }
     EXPLAIN_PER_CLASS = 2  # test images per class in the attribution grid
 
-    def __init__(self, baseline: Any, curve_points: int = 200):
+    def __init__(self, baseline: Any, curve_points: int = 200, baseline_rows: int | None = None, seed: int = 0):
         self.baseline = baseline  # an sklearn estimator with predict_proba (instantiated from config)
         self.curve_points = curve_points
+        if baseline_rows is not None and baseline_rows < 1:
+            raise UserError(f"config key 'task.baseline_rows': {baseline_rows}; expected a positive integer or null")
+        self.baseline_rows, self.seed = baseline_rows, seed  # the baseline's seeded train sample (None: all rows)
+
+    def serving_batches(self, data: Prepared) -> Iterator[Any]:
+        """The raw test requests in batches of the prepared files' chunk size (one batch for small data)."""
+        return data.raw_batches("test")
+
+    def baseline_train_rows(self, data: Prepared) -> int | None:
+        n = data.meta["sizes"]["train"]
+        return None if self.baseline_rows is None or n <= self.baseline_rows else self.baseline_rows
+
+    def baseline_train(self, data: Prepared) -> tuple[np.ndarray, np.ndarray]:
+        """The train rows the baseline is fitted on: all of them, or a seeded sample of task.baseline_rows."""
+        k = self.baseline_train_rows(data)
+        if k is None:
+            return data.arrays("train")
+        rows = np.sort(np.random.default_rng(self.seed).choice(data.meta["sizes"]["train"], k, replace=False))
+        return data.take("train", "x", rows), data.take("train", "y", rows)
 
     def metrics(self, probs: np.ndarray, y: np.ndarray) -> dict[str, float]:
         return {name: self.metric(name, probs, y) for name in [*_METRICS[min(np.shape(probs)[1], 3)], "log_loss"]}
@@ -123,10 +144,11 @@ class Classification(Task):
         return self.reference(data)
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
-        """The classical baseline fitted on the model-ready training features (flattened)."""
-        (x, y), (x_test, _) = data.arrays("train"), data.arrays("test")
+        """The classical baseline fitted on the model-ready training features (flattened), predicting the
+        test rows chunk by chunk."""
+        x, y = self.baseline_train(data)
         fitted = self.baseline.fit(x.reshape(len(x), -1), y)
-        return {"baseline": fitted.predict_proba(x_test.reshape(len(x_test), -1))}
+        return {"baseline": join([fitted.predict_proba(c.reshape(len(c), -1)) for c in data.chunks("test", "x")])}
 
     def plots(self, results: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """Matplotlib PNGs of the confusion matrix and the model's (and baselines') ROC and PR curves."""
@@ -190,11 +212,13 @@ class Classification(Task):
     def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
         """Tabular: Integrated Gradients and permutation importance per feature beside the baseline's
         |coefficients|; images: attribution maps of the first test images of each class."""
-        (x, y), pre = data.arrays("test"), data.preprocessor()
+        (x, y), pre = data.arrays("test", mmap=True), data.preprocessor()
+        y = np.array(y)
         if x.ndim == 2:
-            self._explain_tabular(net, data, x, y, pre, out)
+            rows = np.arange(min(len(y), ex.PERMUTATION_ROWS))  # the first test rows: explain stays cheap at any size
+            self._explain_tabular(net, data, data.take("test", "x", rows), y[rows], pre, out)
         else:
-            self._explain_images(net, x, y, pre, out)
+            self._explain_images(net, data, y, pre, out)
 
     def _explain_tabular(self, net, data: Prepared, x: np.ndarray, y: np.ndarray, pre: Any, out: Path) -> None:
         k = len(pre.classes)
@@ -204,15 +228,16 @@ class Classification(Task):
             p = torch.from_numpy(forward(net, xs)).log_softmax(-1)
             return float(torch.nn.functional.nll_loss(p, torch.as_tensor(y)))
 
-        ex.tabular(net, data, pre, target, log_loss, self.baseline, out)
+        ex.tabular(net, x, pre, target, log_loss, self.baseline, self.baseline_train(data), out)
 
-    def _explain_images(self, net, x: np.ndarray, y: np.ndarray, pre: Any, out: Path) -> None:
+    def _explain_images(self, net, data: Prepared, y: np.ndarray, pre: Any, out: Path) -> None:
         rows = ex.first_per_class(y, self.EXPLAIN_PER_CLASS)
-        attr = ex.integrated_gradients(net, x[rows], x.min(), y[rows])[:, 0]  # baseline: a black image
-        pred = forward(net, x[rows]).argmax(1)
+        x, black = data.take("test", "x", rows), min(c.min() for c in data.chunks("test", "x"))
+        attr = ex.integrated_gradients(net, x, black, y[rows])[:, 0]  # baseline: a black image
+        pred = forward(net, x).argmax(1)
         classes = np.asarray(pre.classes, dtype=object)
         titles = [f"{classes[a]}→{classes[p]}" for a, p in zip(y[rows], pred)]
-        ex.image_grid(x[rows, 0], attr, titles, out / "attributions.png", per_row=min(len(rows), 10))
+        ex.image_grid(x[:, 0], attr, titles, out / "attributions.png", per_row=min(len(rows), 10))
         evidence = {str(classes[c]): float(attr[y[rows] == c].sum((1, 2)).mean()) for c in np.unique(y[rows])}
         table = [{"feature": f"class {c}", "integrated_gradients": v} for c, v in evidence.items()]
         plot_data.write_rows(out / "attributions.json", table)  # per class: mean logit gain over a black image

@@ -27,6 +27,7 @@ from dlforge.tasks import plot_data
 
 N_STEPS = 16  # Integrated Gradients steps along the path from the baseline to the input
 TABULAR_ROWS = 256  # test rows whose tabular attributions are averaged
+PERMUTATION_ROWS = 50_000  # first test rows whose loss permutation importance compares (bounded at any size)
 
 
 def _float(net: nn.Module, x: np.ndarray) -> torch.Tensor:
@@ -143,20 +144,19 @@ def first_per_class(y: np.ndarray, per_class: int) -> np.ndarray:
     return np.concatenate([np.flatnonzero(y == c)[:per_class] for c in np.unique(y)])
 
 
-def tabular(net: nn.Module, data: Any, pre: Any, target: Any, loss, baseline: Any, out: Path) -> None:
+def tabular(net: nn.Module, x: np.ndarray, pre: Any, target: Any, loss, baseline: Any, train: tuple, out: Path) -> None:
     """attributions.json/.png and summary.json of a tabular network: per original feature, the mean
-    |Integrated Gradients| over the first test rows (baseline 0 = the train mean after standardising), the
-    permutation importance (rise of `loss` on the test rows) and the |coefficients| of a fresh copy of the
-    linear `baseline` fitted on train (standardised inputs: comparable); one-hot columns are summed."""
+    |Integrated Gradients| over the first test rows `x` (baseline 0 = the train mean after standardising), the
+    permutation importance (rise of `loss` on `x`) and the |coefficients| of a fresh copy of the
+    linear `baseline` fitted on `train` = (x, y) (standardised inputs: comparable); one-hot columns are summed."""
     from sklearn.base import clone
 
-    x = data.arrays("test")[0]
     groups = [(c, 1) for c in pre.numeric] + [(c, len(v)) for c, v in pre.categorical.items()]
     rows = x[:TABULAR_ROWS]
     target = None if target is None else np.asarray(target)[:TABULAR_ROWS]
     ig = group_sum(np.abs(integrated_gradients(net, rows, 0.0, target)).mean(0), groups)
     perm = permutation_importance(loss, x, groups)
-    x_train, y_train = data.arrays("train")
+    x_train, y_train = train
     coef = np.abs(np.atleast_2d(clone(baseline).fit(x_train, y_train).coef_)).mean(0)
     lr = group_sum(coef, groups)
     table = sorted(

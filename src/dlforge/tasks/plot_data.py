@@ -33,8 +33,15 @@ def _plain(v: Any) -> Any:
 
 
 def write_rows(path: Path, rows: Iterable[Mapping[str, Any]]) -> None:
-    """A JSON list of flat rows (numbers rounded to 6 digits, NaN as null): what DVC's templates read."""
-    path.write_text(json.dumps([{k: _plain(v) for k, v in r.items()} for r in rows]) + "\n")
+    """A JSON list of flat rows (numbers rounded to 6 digits, NaN as null): what DVC's templates read.
+
+    Written row by row (the bytes `json.dumps` of the whole list gives), so a confusion plot of millions
+    of test rows never holds them all as dicts."""
+    with open(path, "w") as f:
+        f.write("[")
+        for i, r in enumerate(rows):
+            f.write((", " if i else "") + json.dumps({k: _plain(v) for k, v in r.items()}))
+        f.write("]\n")
 
 
 def columns(x_name: str, x: np.ndarray, ys: Mapping[str, np.ndarray]) -> list[dict[str, Any]]:

@@ -84,12 +84,12 @@ class Regression(Task):
     def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
         """Per-feature Integrated Gradients and permutation importance (rise of the test MSE) beside the
         linear baseline's |coefficients| (dlforge.tasks.explain.tabular)."""
-        y = data.arrays("test")[1]
+        x, y = data.arrays("test")
 
         def mse(xs: np.ndarray) -> float:
             return float(np.mean((forward(net, xs).reshape(-1) - y) ** 2))
 
-        ex.tabular(net, data, data.preprocessor(), None, mse, self.baseline, out)
+        ex.tabular(net, x, data.preprocessor(), None, mse, self.baseline, data.arrays("train"), out)
 
     def plots(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """Matplotlib PNGs: predicted vs actual (every predictor) and the model's residual histogram."""

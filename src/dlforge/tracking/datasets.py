@@ -27,13 +27,13 @@ def inputs(data: Prepared, name: str, data_hash: str) -> list[DatasetInput]:
 
     found = []
     for split in SPLITS:
-        x, y = data.arrays(split)
+        x, y = data.arrays(split, mmap=True)  # only shapes and dtypes are read
         with warnings.catch_warnings():  # a local path matches two equivalent local source kinds
             warnings.filterwarnings("ignore", message="The specified dataset source can be interpreted")
             dataset = mlflow.data.from_numpy(
                 x,
                 targets=y,
-                source=str((data.path / f"{split}.npz").resolve()),
+                source=str(data.file(split, "x").resolve()),
                 name=f"{name}-{split}",
                 digest=data_hash[:DIGEST_CHARS],
             )
