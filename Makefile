@@ -63,5 +63,9 @@ clean: ## remove generated data, models, reports and the MLflow store (keeps .ve
 
 # --- benchmarks (issue 12) ---------------------------------------------------------------------
 .PHONY: bench
+# PostgreSQL for the sweeps' shared-storage rows: DLFORGE_BENCH_PG_URI, else the local server that
+# scripts/postgres-setup.sh installs and starts (root or sudo; it prints the URI on its last line).
 bench: $(BIN)/.installed ## benchmark suite (< 15 min): rewrites docs/benchmarks.md with ratios measured in one run
-	python -m benchmarks.run_all
+	set -o pipefail; uri=$${DLFORGE_BENCH_PG_URI:-}; \
+	if [ -z "$$uri" ]; then uri=$$($$( [ "$$(id -u)" = 0 ] || echo sudo) bash scripts/postgres-setup.sh | tail -1) || exit 1; fi; \
+	DLFORGE_BENCH_PG_URI=$$uri python -m benchmarks.run_all $(BENCH_ARGS)

@@ -19,6 +19,29 @@ def env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)]), **extra}
 
 
+_EMPTY_STORE: list[Path] = []  # one migrated, empty MLflow SQLite store per benchmark process
+
+
+def scratch_store(folder: Path, experiment: str) -> str:
+    """A fresh MLflow SQLite store in `folder` (a copy of one migrated empty store: MLflow's schema
+    migrations are not what any benchmark measures) whose experiment keeps its artifacts in `folder`
+    too, not in ./mlruns of the repo; returns its tracking URI."""
+    import shutil
+    import tempfile
+
+    from mlflow.tracking import MlflowClient
+
+    if not _EMPTY_STORE:
+        empty = Path(tempfile.mkdtemp(prefix="dlforge-bench-store-")) / "mlflow.db"
+        MlflowClient(f"sqlite:///{empty}").search_experiments()
+        _EMPTY_STORE.append(empty)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(_EMPTY_STORE[0], folder / "mlflow.db")
+    uri = f"sqlite:///{folder}/mlflow.db"
+    MlflowClient(uri).create_experiment(experiment, artifact_location=(folder / "artifacts").as_uri())
+    return uri
+
+
 def python(*args: str, extra_env: dict[str, str] | None = None, quiet: bool = True) -> float:
     """Run `python *args` in the repo root; the wall time in seconds. Fails loudly on a non-zero exit."""
     start = time.perf_counter()

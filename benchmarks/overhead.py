@@ -7,8 +7,8 @@ train stage (`python -m pipelines.train`) in its production configuration: MLflo
 SQLite store), checkpointing, early stopping and the progress bar as in conf/, plus the
 benchmarks.epoch_timer callback. Each run's figure is its median epoch time after the first epoch, as
 CPU time of the whole process (all threads: steady on a shared machine) and as wall time; the
-reported ratio is median(hand) / median(stage) of the CPU times: the stage's throughput as a fraction of the
-hand loop's (target ≥ 0.9). Both sides run with the same torch thread count (`--threads`, default 1:
+reported ratio is median(hand) / median(stage) of the wall times: the stage's throughput (rows per second)
+as a fraction of the hand loop's (target ≥ 0.9); the same ratio of CPU times is shown beside it. Both sides run with the same torch thread count (`--threads`, default 1:
 on a shared 2-core machine two intra-op threads per process oversubscribe the cores and make epoch
 times swing by 10x or more, which would drown the overhead being measured).
 """
@@ -20,7 +20,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import alternate, median, python, stage
+from benchmarks.common import alternate, median, python, scratch_store, stage
 
 USE_CASES = ("credit_default", "digits", "movielens")
 TARGET = 0.9
@@ -31,6 +31,7 @@ def measure(use_case: str, repeats: int, epochs: int, threads: int, tmp: Path) -
     stage("pipelines.prepare", f"experiment={use_case}", f"paths.prepared={prepared}")
     common = [f"experiment={use_case}", f"paths.prepared={prepared}", f"train.threads={threads}"]
     counter = iter(range(10**6))
+    store = scratch_store(tmp / "mlflow" / use_case, use_case)
 
     def hand() -> float:
         out = tmp / f"hand-{next(counter)}.json"
@@ -43,7 +44,7 @@ def measure(use_case: str, repeats: int, epochs: int, threads: int, tmp: Path) -
             "pipelines.train",
             *common,
             f"paths.models={tmp}/models/{use_case}",
-            f"tracking.uri=sqlite:///{tmp}/mlflow.db",
+            f"tracking.uri={store}",
             f"trainer.max_epochs={epochs}",
             "+callbacks.timer._target_=benchmarks.epoch_timer.EpochTimer",
             f"+callbacks.timer.out={out}",
@@ -66,15 +67,16 @@ def _figures(out: Path) -> dict[str, float]:
 
 def rows(results: list[dict]) -> list[str]:
     lines = [
-        "| use case | hand loop CPU s/epoch | train stage CPU s/epoch | stage / hand (CPU) | stage / hand (wall) | target |",
-        "|---|---|---|---|---|---|",
+        "| use case | hand loop s/epoch (wall) | train stage s/epoch (wall) | stage / hand (wall) "
+        "| CPU s/epoch hand / stage | stage / hand (CPU) | target |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        ratio = r["hand_cpu"] / r["stage_cpu"]
+        ratio = r["hand_wall"] / r["stage_wall"]
         mark = "met" if ratio >= TARGET else "**missed**"
         lines.append(
-            f"| {r['use_case']} | {r['hand_cpu']:.3f} | {r['stage_cpu']:.3f} | {ratio:.2f}x "
-            f"| {r['hand_wall'] / r['stage_wall']:.2f}x | ≥ {TARGET}x ({mark}) |"
+            f"| {r['use_case']} | {r['hand_wall']:.3f} | {r['stage_wall']:.3f} | {ratio:.2f}x "
+            f"| {r['hand_cpu']:.3f} / {r['stage_cpu']:.3f} | {r['hand_cpu'] / r['stage_cpu']:.2f}x | ≥ {TARGET}x ({mark}) |"
         )
     return lines
 

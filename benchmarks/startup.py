@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, env, median
+from benchmarks.common import ROOT, env, median, scratch_store
 
 TARGETS = {"prepare": 1.5, "train+evaluate+register": 8.0}
 WORK = {"torch": "-", "prepare": "data", "train": "training", "evaluate": "evaluation", "register": "registration"}
@@ -57,7 +57,7 @@ def measure(use_case: str, repeats: int, tmp: Path) -> dict:
         f"paths.prepared={tmp}/prepared",
         f"paths.models={tmp}/models",
         f"paths.reports={tmp}/reports",
-        f"tracking.uri=sqlite:///{tmp}/mlflow.db",
+        f"tracking.uri={scratch_store(tmp / 'mlflow', use_case)}",
     ]
     stage = {s: ["-m", f"pipelines.{s}", *overrides] for s in ("prepare", "train", "evaluate", "register")}
     runs: dict[str, list] = {"torch": [], "prepare": [], "train": [], "evaluate": [], "register": []}

@@ -45,7 +45,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.common import alternate, median, ratio_of_medians, stage
+from benchmarks.common import alternate, median, ratio_of_medians, scratch_store, stage
 
 USE_CASE = "credit_default"
 TRIALS, EPOCHS = (
@@ -80,25 +80,13 @@ def pg_database(uri: str) -> Iterator[str]:
         admin.close()
 
 
-def empty_mlflow_store(tmp: Path) -> Path:
-    """One migrated, empty MLflow SQLite store; each run starts from a copy of it."""
-    from mlflow.tracking import MlflowClient
-
-    store = tmp / "empty-mlflow.db"
-    if not store.exists():
-        MlflowClient(f"sqlite:///{store}").search_experiments()
-    return store
-
-
 def sweep(tmp: Path, prepared: Path, side: str, storage: str | None, trials: int, epochs: int) -> dict:
     """One sweep in a folder of its own; its wall time, trial span and trials (checked complete)."""
     import optuna
     from mlflow.tracking import MlflowClient
 
     run = Path(tempfile.mkdtemp(prefix=f"{side}-", dir=tmp))
-    shutil.copy(empty_mlflow_store(tmp), run / "mlflow.db")
-    client = MlflowClient(f"sqlite:///{run}/mlflow.db")
-    client.create_experiment(USE_CASE, artifact_location=(run / "artifacts").as_uri())  # not ./mlruns in the repo
+    client = MlflowClient(scratch_store(run, USE_CASE))
     study = f"bench-{run.name}"
     with contextlib.ExitStack() as stack:
         url = stack.enter_context(pg_database(storage)) if storage else f"sqlite:///{run}/optuna.db"

@@ -1,0 +1,132 @@
+"""The prose of docs/benchmarks.md: what each benchmark runs, why a missed target is missed (from the
+run's own figures), and what the profiles behind the code showed. benchmarks/run_all.py adds the figures.
+"""
+
+from __future__ import annotations
+
+from benchmarks import overhead, scale, startup, sweeps
+
+HEADERS = {
+    "overhead": [
+        f"## Training overhead: train stage vs a hand-written loop (target ≥ {overhead.TARGET}x)",
+        "",
+        "Command: `python -m benchmarks.overhead --repeats 3`. The train stage in its production",
+        "configuration (MLflow curves, DVCLive curves, checkpointing, early stopping, progress bar) against",
+        "benchmarks/hand_loop.py over the same prepared tensors, `TensorBatches`, network, optimiser and",
+        "loss; 6 epochs, median epoch after the first, 1 torch thread on both sides. Throughput is rows per",
+        "second of wall time, so the target is judged on wall time; CPU time of the whole process (every",
+        "thread: MLflow's writer, the progress bar's refresh) is shown beside it.",
+        "",
+    ],
+    "startup": [
+        "## Start-up and per-stage breakdown (digits, after a model edit)",
+        "",
+        "Command: `python -m benchmarks.startup --repeats 3`. Each stage as `dvc repro` runs it",
+        "(production config), with `-X importtime`; start-up is the time spent importing modules, the rest",
+        "is the stage's own work (data, training, evaluation, registration).",
+        "",
+    ],
+    "scale": [
+        "## Scale in bounded memory: a 1M- and a 10M-row table through the four stages",
+        "",
+        f"Command: `python -m benchmarks.scale --rows {' '.join(str(n) for n in (1_000_000, 10_000_000))}`. "
+        "A synthetic credit table",
+        "(benchmarks/make_credit_table.py, 23 columns) through `byo_tabular`'s prepare, train (one epoch),",
+        "evaluate and register, each a separate process; wall time and peak RSS of each stage's process.",
+        "",
+    ],
+    "sweeps": [
+        f"## Sweeps in parallel: 2 trials at once vs one at a time (target ≥ {sweeps.TARGET}x)",
+        "",
+        "Command: `python -m benchmarks.sweeps --repeats 3` (PostgreSQL rows: `DLFORGE_BENCH_PG_URI`, which",
+        "`make bench` sets from scripts/postgres-setup.sh). The same Optuna sweep of credit_default, one",
+        "torch thread per trial, on Hydra's basic launcher and on the joblib launcher with `n_jobs=2`.",
+        "",
+    ],
+}
+
+
+def missed(section: str, figures) -> list[str]:
+    """Why a missed target is missed, from the figures; nothing when every target is met."""
+    if section == "overhead":
+        worst = [r for r in figures if r["hand_wall"] / r["stage_wall"] < overhead.TARGET]
+        if not worst:
+            return []
+        names = ", ".join(r["use_case"] for r in worst)
+        return [
+            f"Missed on {names}. What is left is Lightning's fixed cost per epoch, not per mini-batch (see",
+            "the profile below): the validation loop's logger connector, six `self.log` calls that each walk",
+            "their result holder, early stopping and checkpointing reading `trainer.callback_metrics`, the",
+            "checkpoint write, DVCLive's files and MLflow's writes, against epochs of 60-130 ms of maths. What",
+            "would close it: a leaner loop than the Trainer's for single-process runs (Lightning Fabric), or",
+            "validating and checkpointing every few epochs (which changes early stopping).",
+            "",
+        ]
+    if section == "startup":
+        lines = []
+        chain = figures["sides"]["train+evaluate+register"] / figures["torch_s"]
+        if chain > startup.TARGETS["train+evaluate+register"]:
+            imports = sum(figures["stages"][s]["imports"] for s in ("train", "evaluate", "register"))
+            lines += [
+                f"Train + evaluate + register missed ≤ {startup.TARGETS['train+evaluate+register']}x ({chain:.1f}x): "
+                f"{imports:.1f} s of the three processes is importing modules (torch",
+                "and MLflow in each, Lightning in train), the rest is the training itself (early stopping decides",
+                "the epochs), evaluation with its baselines, and the registry gate scoring challenger and champion",
+                "through their served pyfunc. What would close it: one process for the three stages when DVC runs",
+                "them back to back (the imports paid once).",
+                "",
+            ]
+        if figures["sides"]["prepare"] / figures["torch_s"] > startup.TARGETS["prepare"]:
+            lines += [f"Prepare missed ≤ {startup.TARGETS['prepare']}x: see the breakdown above.", ""]
+        return lines
+    if section == "scale":
+        return _scale_missed(figures)
+    if section == "sweeps":
+        return _sweeps_missed(figures)
+    raise ValueError(section)
+
+
+def _sweeps_missed(figures: dict) -> list[str]:
+    measured = {k: r for k, r in figures["storages"].items() if "skipped" not in r}
+    missed = {k: r for k, r in measured.items() if r["ratio"] < sweeps.TARGET}
+    if not missed:
+        return []
+    trial_ratios = ", ".join(f"{k} {r['trials_ratio']:.2f}x" for k, r in missed.items())
+    return [
+        f"Missed on {', '.join(missed)}. The trials themselves do run two at a time (the trial phase alone,",
+        f"first trial's start to last trial's end: {trial_ratios}); what does not halve is everything around",
+        "them: the sweep's start-up, its MLflow parent run and summary plots, and on the parallel side each",
+        "loky worker importing torch, Lightning, MLflow, Optuna and Hydra again and opening its own store,",
+        "the config composed between batches while the workers wait, each batch waiting for its slowest",
+        "trial, and the workers' shutdown. What would close it: longer trials (the fixed part then weighs",
+        "less), or a launcher whose workers take the next trial as soon as they are free instead of in batches.",
+        "",
+    ]
+
+
+def _scale_missed(figures: dict) -> list[str]:
+    small, large = figures["sizes"]
+    limit = scale.SLACK * large / small
+    lines = []
+    for stage in scale.STAGES:
+        a, b = figures["stages"][str(small)][stage], figures["stages"][str(large)][stage]
+        if b["rss_gb"] > scale.RSS_LIMIT_GB:
+            lines.append(f"- {stage}: peak RSS {b['rss_gb']:.2f} GB at {large:,} rows, over {scale.RSS_LIMIT_GB:g} GB.")
+        if b["wall"] / a["wall"] > limit:
+            lines.append(f"- {stage}: {b['wall'] / a['wall']:.1f}x the time for {large // small}x the rows.")
+    return [*lines, ""] if lines else []
+
+
+TAIL = [
+    "## CPU DDP and GPU throughput",
+    "",
+    "`python benchmarks/throughput.py` compares 1 process with 2-process DDP (gloo) on the real train",
+    "stage; it is not part of `make bench` (on 2 cores DDP does not pay; see its docstring).",
+    "",
+    "## GPU: no GPU was available",
+    "",
+    "No GPU was available to the sessions that wrote this suite; no GPU figure is claimed. On a machine",
+    "with a CUDA GPU, `python benchmarks/throughput.py --gpu` prints fp32 vs bf16-mixed vs bf16-mixed +",
+    "`torch.compile` epoch times of the real train stage.",
+    "",
+]
