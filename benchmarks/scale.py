@@ -33,7 +33,7 @@ RSS_LIMIT_GB = 6.0
 SLACK = 1.1  # "at most linearly": time ratio ≤ 1.1 × row ratio (11x from 1M to 10M rows)
 
 
-def overrides(table: Path, out: Path) -> list[str]:
+def overrides(table: Path, out: Path, store: str) -> list[str]:
     return [
         "experiment=byo_tabular",
         f"data.source.path={table}",
@@ -50,7 +50,7 @@ def overrides(table: Path, out: Path) -> list[str]:
         f"paths.models={out}/models",
         f"paths.reports={out}/reports",
         f"paths.checkpoints={out}/checkpoints",
-        f"tracking.uri={scratch_store(out / 'mlflow', 'byo_tabular')}",
+        f"tracking.uri={store}",
     ]
 
 
@@ -70,6 +70,7 @@ def child(args: list[str], log: Path) -> tuple[float, float, float]:
 def measure(tmp: Path, repeats: int, sizes: tuple[int, int] = (100_000, 1_000_000)) -> dict:
     """Each size: generate the table once, then `repeats` runs of the four stages (fresh store each time)."""
     result: dict = {"sizes": list(sizes), "stages": {}}
+    tmp.mkdir(parents=True, exist_ok=True)
     for n in sizes:
         table = tmp / f"credit_{n}.parquet"
         child(["-m", "benchmarks.make_credit_table", "--rows", str(n), "--out", str(table)], tmp / "generate.log")
@@ -77,8 +78,9 @@ def measure(tmp: Path, repeats: int, sizes: tuple[int, int] = (100_000, 1_000_00
         for r in range(repeats):
             out = tmp / f"run_{n}_{r}"
             out.mkdir()
+            args = overrides(table, out, scratch_store(out / "mlflow", "byo_tabular"))  # one store for the four stages
             for s in STAGES:
-                runs[s].append(child(["-m", f"pipelines.{s}", *overrides(table, out)], out / f"{s}.log"))
+                runs[s].append(child(["-m", f"pipelines.{s}", *args], out / f"{s}.log"))
         result["stages"][str(n)] = {
             s: {
                 "wall": median([r[0] for r in v]),
