@@ -2,6 +2,7 @@
 
     python -m benchmarks.run_all [--repeats 3] [--skip scale sweeps] [--json all.json] [--out docs/benchmarks.md]
     python -m benchmarks.run_all --load all.json      # render saved figures again (no measuring)
+    python -m benchmarks.run_all --load a.json b.json # sections of several runs (a later file's sections win)
 
 Every figure is a ratio of two sides measured in the same run, alternating the sides, median of
 `--repeats` repetitions, next to its target; a missed target says why, from the run's own figures.
@@ -58,8 +59,27 @@ def measure(repeats: int, skip: list[str], pg_uri: str | None, save: Path | None
     return results
 
 
+def combine(runs: list[dict]) -> dict:
+    """The sections of several runs in one report; the header lists each run's date and load."""
+    results: dict = {"repeats": runs[0]["repeats"], "runs": [r["machine"] for r in runs]}
+    results["sections_of_run"] = [[k for k in SECTIONS if k in r] for r in runs]
+    for r in runs:
+        if r["repeats"] != results["repeats"]:
+            raise SystemExit(f"runs with different --repeats ({results['repeats']}, {r['repeats']}): not one report")
+        results.update({k: r[k] for k in SECTIONS if k in r})
+    results["skipped"] = [k for k in SECTIONS if k not in results]
+    results["machine"] = runs[-1]["machine"]
+    return results
+
+
 def render(r: dict) -> list[str]:
     m, n = r["machine"], r["repeats"]
+    dated = [f"- Date: {m['date']}, load average at start {m['load']:.1f}"]
+    if "runs" in r:  # sections from several runs (--load a.json b.json)
+        dated = [
+            f"- Run {i}: {run['date']}, load average at start {run['load']:.1f}; sections: {', '.join(secs)}"
+            for i, (run, secs) in enumerate(zip(r["runs"], r["sections_of_run"], strict=True), 1)
+        ]
     text = [
         "# Benchmarks",
         "",
@@ -67,8 +87,9 @@ def render(r: dict) -> list[str]:
         f"two sides measured in the same run, alternating the sides, median of {n} repetitions (scale: 1 run",
         "of each size).",
         "",
-        f"- Date: {m['date']}; command: `make bench` (`python -m benchmarks.run_all --repeats {n}`)",
-        f"- Machine: {m['machine']}, load average at start {m['load']:.1f}",
+        *dated,
+        f"- Command: `make bench` (`python -m benchmarks.run_all --repeats {n}`)",
+        f"- Machine: {m['machine']}",
         f"- {m['versions']}",
         "",
     ]
@@ -96,10 +117,10 @@ def main() -> None:
     parser.add_argument("--pg-uri", default=os.environ.get("DLFORGE_BENCH_PG_URI"), help="PostgreSQL for sweeps")
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--json", help="also write every figure of this run here (after each section)")
-    parser.add_argument("--load", metavar="JSON", help="render the figures saved by an earlier --json instead")
+    parser.add_argument("--load", nargs="+", metavar="JSON", help="render the figures saved by earlier --json runs")
     args = parser.parse_args()
     if args.load:
-        results = json.loads(Path(args.load).read_text())
+        results = combine([json.loads(Path(f).read_text()) for f in args.load])
     else:
         results = measure(args.repeats, args.skip, args.pg_uri, Path(args.json) if args.json else None)
     Path(args.out).write_text("\n".join(render(results)) + "\n")
