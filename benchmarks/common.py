@@ -26,6 +26,7 @@ def scratch_store(folder: Path, experiment: str) -> str:
     """A fresh MLflow SQLite store in `folder` (a copy of one migrated empty store: MLflow's schema
     migrations are not what any benchmark measures) whose experiment keeps its artifacts in `folder`
     too, not in ./mlruns of the repo; returns its tracking URI."""
+    import atexit
     import shutil
     import tempfile
 
@@ -33,6 +34,7 @@ def scratch_store(folder: Path, experiment: str) -> str:
 
     if not _EMPTY_STORE:
         empty = Path(tempfile.mkdtemp(prefix="dlforge-bench-store-")) / "mlflow.db"
+        atexit.register(shutil.rmtree, empty.parent, ignore_errors=True)  # removed when the benchmark ends
         MlflowClient(f"sqlite:///{empty}").search_experiments()
         _EMPTY_STORE.append(empty)
     folder.mkdir(parents=True, exist_ok=True)
