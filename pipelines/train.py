@@ -51,7 +51,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     from dlforge.data.batches import InMemoryDataModule
     from dlforge.models import resume
     from dlforge.models.checkpoint import save_net
-    from dlforge.tracking import datasets, lineage, liveness, machine, runs
+    from dlforge.tracking import datasets, journal, lineage, liveness, machine, runs
     from dlforge.tracking.share_run import ShareRunId
 
     limit_threads(cfg.train.threads)
@@ -96,6 +96,13 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     if done and rank_zero_only.rank == 0:
         print(f"resumed from epoch {done}: {ckpts.last}")
     curves = instantiate(cfg.curves) if cfg.curves and rank_zero_only.rank == 0 else None  # DVC curves (conf/curves/)
+    loggers = [lg for lg in (logger, curves) if lg]  # MLflow first: the run id comes from it
+    if loggers:  # ours write in batches; the journal keeps every point for a resumed fit (dlforge.tracking.journal)
+        earlier = journal.completed(ckpts.journal, done)
+        for lg in loggers:
+            if hasattr(lg, "replay"):  # a logger that writes each point as it comes (Lightning's own) has none
+                lg.replay(earlier)
+        loggers.append(journal.CurveJournal(ckpts.journal))
     share = ShareRunId()
     callbacks = resume.checkpointing([instantiate(c) for c in cfg.callbacks.values() if c is not None], ckpts) + [share]
     pruning = None
@@ -113,7 +120,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     trainer = instantiate(
         cfg.trainer,
         callbacks=callbacks,
-        logger=[lg for lg in (logger, curves) if lg],  # MLflow first: the run id comes from it
+        logger=loggers,
         default_root_dir=ckpts.path,
         plugins=[resume.AtomicCheckpointIO()],
     )

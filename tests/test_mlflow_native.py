@@ -225,33 +225,86 @@ def test_dvc_curves_folder_is_replaced_whole_or_left_alone(tmp_path):
     assert not list(tmp_path.glob(".*"))
 
 
-def test_dvclive_sync_decision_matches_dvclives_own():
-    """The frame walk that replaced DVCLive's inspect.stack() answers as DVCLive would, in and out of
-    Lightning's logging functions."""
-    from dvclive.lightning import _should_sync
+def test_dvc_curves_written_at_the_end_are_dvclives_own_files(tmp_path):
+    """The logger keeps its calls until the fit ends: the TSV rows and metrics.json are those DVCLive's
+    own Lightning logger writes call by call (timestamps aside)."""
+    import torch
+    from dvclive.lightning import DVCLiveLogger as Stock
 
-    from dlforge.tracking.dvclive_logger import SYNC_CALLERS, called_from_sync_point
+    from dlforge.tracking.dvclive_logger import DVCLiveLogger
 
-    def update_train_epoch_metrics():  # Lightning's name: a sync point
-        return called_from_sync_point(), _should_sync()
+    calls = [({"val_loss": torch.tensor(0.5 - e / 10), "val_acc": 0.6 + e / 10}, 7 * e) for e in range(3)]
+    calls += [({"train_loss": 0.4 - e / 10}, 7 * e + 6) for e in range(3)]
+    stock = Stock(dir=str(tmp_path / "stock"), save_dvc_exp=False, dvcyaml=False, report=None)
+    ours = DVCLiveLogger(dir=str(tmp_path / "ours"), save_dvc_exp=False, dvcyaml=False, report=None)
+    for metrics, step in calls:
+        stock.log_metrics(metrics, step=step, sync=True)
+        ours.log_metrics(metrics, step=step)
+    assert not list((tmp_path / ".ours.tmp").rglob("*.tsv"))  # nothing written while training
+    stock.finalize("success")
+    ours.finalize("success")
 
-    def some_callback():
-        return called_from_sync_point(), _should_sync()
+    def files(root):
+        return {
+            p.relative_to(root).as_posix(): [line.split("\t")[1:] for line in p.read_text().splitlines()]
+            for p in root.rglob("*.tsv")
+        } | {"metrics.json": json.loads((root / "metrics.json").read_text())}
 
-    assert update_train_epoch_metrics() == (True, True)
-    assert some_callback() == (False, False)
-    assert SYNC_CALLERS == set(_string_constants(_should_sync.__code__))  # the same names as DVCLive's list
+    written = files(tmp_path / "ours")
+    assert written == files(tmp_path / "stock")
+    assert len(written["plots/metrics/val/loss.tsv"]) == 4  # a header and one row per epoch
 
 
-def _string_constants(code):
-    """Every string in the tuples of a code object's constants, nested code (a generator) included."""
-    import types
+@pytest.mark.parametrize("written_before_the_kill", [False, True])
+def test_mlflow_curves_are_written_in_batches_and_a_kill_loses_none(tmp_path, written_before_the_kill):
+    """Points wait for `write_every_s` (or the fit's end) and go to the journal as they are logged; a fit
+    resumed after a kill replays the journal's completed epochs, and a point that was written before
+    the kill is kept once. The interrupted epoch's calls are dropped (that epoch runs again)."""
+    from dlforge.tracking import journal
+    from dlforge.tracking.curves import MLflowCurves
 
-    for const in code.co_consts:
-        if isinstance(const, tuple):
-            yield from (c for c in const if isinstance(c, str))
-        elif isinstance(const, types.CodeType):
-            yield from _string_constants(const)
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = MlflowClient(uri)
+    path = tmp_path / "curves.jsonl"
+    killed = MLflowCurves(experiment_name="curves", tracking_uri=uri, system_metrics=False, write_every_s=3600)
+    kept = journal.CurveJournal(path)
+    for metrics, step in [({"val_loss": 0.5, "epoch": 0}, 3), ({"train_loss": 0.55, "epoch": 0}, 3)]:
+        for lg in (killed, kept):
+            lg.log_metrics(metrics, step)
+    killed.write()  # as when write_every_s has passed
+    for metrics, step in [({"val_loss": 0.4, "epoch": 1}, 7), ({"train_loss": 0.45, "epoch": 1}, 7)]:
+        for lg in (killed, kept):
+            lg.log_metrics(metrics, step)
+    kept.log_metrics({"val_loss": 0.35, "epoch": 2}, 11)  # epoch 2 is under way: no checkpoint has it
+    run_id = killed.run_id
+
+    def history(key):
+        return [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
+
+    assert history("val_loss") == [(3, 0.5)] and history("train_loss") == [(3, 0.55)]  # the rest waits
+    if written_before_the_kill:
+        killed.write()
+    # the process dies here; the re-run resumes from the checkpoint after epoch 1, into the same run
+    resumed = MLflowCurves(experiment_name="curves", tracking_uri=uri, run_id=run_id, system_metrics=False)
+    resumed.replay(journal.completed(path, 2))
+    assert len(path.read_text().splitlines()) == 4  # epoch 2's call is gone from the journal
+    resumed.log_metrics({"val_loss": 0.3, "epoch": 2}, 11)
+    resumed.finalize("success")
+    assert history("val_loss") == [(3, 0.5), (7, 0.4), (11, 0.3)]
+    assert history("train_loss") == [(3, 0.55), (7, 0.45)]
+    assert client.get_run(run_id).info.status == "FINISHED"
+
+
+def test_a_journal_line_cut_short_by_a_kill_is_dropped_with_its_epoch_and_others_are_errors(tmp_path):
+    from dlforge.tracking import journal
+
+    path = tmp_path / "curves.jsonl"
+    whole = '{"step": 3, "time": 1, "metrics": {"val_loss": 0.5, "epoch": 0}}'
+    path.write_text(whole + "\n" + whole[:20])
+    assert [c["metrics"]["val_loss"] for c in journal.completed(path, 1)] == [0.5]
+    path.write_text(whole[:20] + "\n" + whole + "\n")
+    with pytest.raises(ValueError, match=r"curves.jsonl:1: not a JSON line"):
+        journal.completed(path, 1)
 
 
 def test_logger_keys_are_still_checked_against_lightnings_arguments(tmp_path):

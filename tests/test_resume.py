@@ -74,6 +74,18 @@ def final_metrics(client: MlflowClient, run_id: str) -> dict[str, float]:
     return {k: v for k, v in client.get_run(run_id).data.metrics.items() if not k.startswith("system/")}
 
 
+def curve(client: MlflowClient, run_id: str, key: str) -> list[tuple[int, float]]:
+    return [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
+
+
+def dvc_curves(reports: Path) -> dict[str, list[str]]:
+    """DVCLive's TSV rows of a train stage (steps and values; timestamps aside)."""
+    return {
+        p.relative_to(reports).as_posix(): [line.split("\t", 1)[1] for line in p.read_text().splitlines()]
+        for p in sorted((reports / "training").rglob("*.tsv"))
+    }
+
+
 def run_id_of(tmp: Path, name: str) -> str:
     import json
 
@@ -101,6 +113,10 @@ def test_killed_training_resumes_to_the_uninterrupted_result(work):
     assert resumed.info.status == "FINISHED" and resumed.data.tags["dlforge.resumed_from_epoch"] == "1"
     straight = final_metrics(client, run_id_of(work, "straight"))
     assert straight == final_metrics(client, resumed.info.run_id)  # every final value, bit for bit
+    for key in ("val_loss", "train_loss", "val_auroc"):  # whole curves: the epochs before the kill too
+        assert curve(client, run_id_of(work, "straight"), key) == curve(client, resumed.info.run_id, key)
+    assert len(curve(client, resumed.info.run_id, "val_loss")) == 4
+    assert dvc_curves(work / "reports/straight") == dvc_curves(work / "reports/resumed")
     assert not (work / "checkpoints" / "resumed").exists(), "the checkpoint folder outlived a successful train"
 
 

@@ -3,6 +3,7 @@
     <paths.checkpoints>/<key>/last.ckpt   Lightning's checkpoint after the last complete epoch
     <paths.checkpoints>/<key>/best.ckpt   the best epoch so far (the config's ModelCheckpoint)
     <paths.checkpoints>/<key>/run.json    the MLflow run this training logs into
+    <paths.checkpoints>/<key>/curves.jsonl every curve point logged so far (dlforge.tracking.journal)
 
 `key` hashes the resolved training config (seed, model, trainer, callbacks, train, sweep, tracking
 tags) and the prepared data's content hash: a changed config or changed data gets a fresh folder and
@@ -48,6 +49,10 @@ class Folder:
         """The last complete checkpoint, or None on a fresh start."""
         last = self.path / "last.ckpt"
         return last if last.is_file() else None
+
+    @property
+    def journal(self) -> Path:
+        return self.path / "curves.jsonl"
 
     def run_id(self) -> str | None:
         ref = self.path / "run.json"
