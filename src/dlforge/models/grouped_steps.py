@@ -23,6 +23,14 @@ scaler, and no callback or module overriding the backward and optimiser-step hoo
 calls `loss.backward()` and the torch optimiser's `step()` directly and only tells Lightning's
 progress tracker that an optimiser step happened (`trainer.global_step` counts as before). Anything
 else (DDP, fp16 with a scaler, a callback that looks at gradients) keeps Lightning's calls.
+
+Group size. Timing the phases of credit_default's epoch in the stage (2026-12-06, a callback taking
+`perf_counter` at each batch and validation hook, 25 epochs, median): the time between Lightning
+steps (the data fetcher, every callback's batch hooks, the logger connector) fell from 5.1 to 3.5 ms
+an epoch going from 16 to 64 mini-batches a step, so `train.batches_per_step` defaults to 64.
+Timed in the same process over the same groups, alternating, these steps cost within a few per
+cent of the bare loop (forward, loss, backward, `step`): 56-65 ms against 56-71 ms an epoch over
+three runs (it was +4 % with groups of 16 and Lightning's zero_grad wrapper).
 """
 
 from __future__ import annotations
@@ -52,16 +60,19 @@ class GroupedSteps:
 
     def training_step(self, group: list[Any], group_idx: int) -> dict[str, Any]:
         opt = self.optimizers()
+        torch_opt = opt.optimizer
         losses = []
         for batch in group:
-            opt.zero_grad()
-            loss = self._step(batch, "train")
             if self._plain:
+                torch_opt.zero_grad()
+                loss = self._step(batch, "train")
                 loss.backward()
                 opt._on_before_step()  # Lightning's progress tracker: what LightningOptimizer.step does around the step
-                opt.optimizer.step()
+                torch_opt.step()
                 opt._on_after_step()
             else:
+                opt.zero_grad()
+                loss = self._step(batch, "train")
                 self.manual_backward(loss)
                 opt.step()
             losses.append(loss.detach())
