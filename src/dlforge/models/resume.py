@@ -110,15 +110,33 @@ def epochs_done(ckpt: Path) -> int:
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint writer, but through a temp file and a rename: a kill never truncates one."""
+    """Lightning's checkpoint writer, but through a temp file and a rename: a kill never truncates one.
+
+    Lightning writes last.ckpt right after the best checkpoint, at the same step, whenever the monitored
+    metric improves (and only then). The two files hold the same training state; they differ only in
+    ModelCheckpoint's record of where last.ckpt lives, which a resumed fit sets again before its next
+    save. So last.ckpt becomes a hard link to the file just written (a new name for the same bytes,
+    put in place by the same rename) instead of a second `torch.save`: ~3 ms of a digits epoch
+    (2026-12-06, timing `save_checkpoint` in the stage: 24 saves in 20 epochs, 2.9 ms each).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._written: tuple[tuple[int, int], Path] | None = None  # ((epoch, global step), file) of the last save
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         path = Path(path)
         tmp = path.with_name(path.name + ".tmp")
-        super().save_checkpoint(checkpoint, tmp, storage_options)
+        at = (checkpoint.get("epoch"), checkpoint.get("global_step"))
+        same = self._written is not None and self._written[0] == at and self._written[1].is_file()
+        if path.name == "last.ckpt" and same and not storage_options:
+            os.link(self._written[1], tmp)
+        else:
+            super().save_checkpoint(checkpoint, tmp, storage_options)
         if path.name == "last.ckpt" and path.exists():
             faults.point("checkpoint_write")  # tests: kill between writing a newer last.ckpt and the rename
         os.replace(tmp, path)
+        self._written = (at, path)
 
     def load_checkpoint(self, path: Any, map_location: Any | None = None, weights_only: bool | None = None) -> dict:
         return super().load_checkpoint(path, map_location=map_location, weights_only=True)
