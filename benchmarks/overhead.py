@@ -1,6 +1,6 @@
 """Training overhead: the real train stage vs a hand-written loop over the same batches.
 
-    python -m benchmarks.overhead [--repeats 3] [--epochs 6] [--use-cases credit_default digits movielens]
+    python -m benchmarks.overhead [--repeats 5] [--epochs 8] [--use-cases credit_default digits movielens]
 
 For each use case, alternately (hand, stage, hand, stage, ...) runs benchmarks/hand_loop.py and the
 train stage (`python -m pipelines.train`) in its production configuration: MLflow logger (a scratch
@@ -54,6 +54,7 @@ def measure(use_case: str, repeats: int, epochs: int, threads: int, tmp: Path) -
     t = alternate({"hand": hand, "stage": train}, repeats)
     return {
         "use_case": use_case,
+        "epochs": epochs,
         **{f"{side}_{kind}": median([r[kind] for r in t[side]]) for side in t for kind in ("cpu", "wall")},
         "runs": t,
     }
@@ -83,8 +84,8 @@ def rows(results: list[dict]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="torch threads, the same on both sides")
     parser.add_argument("--use-cases", nargs="+", default=list(USE_CASES))
     parser.add_argument("--json", help="also write the raw figures here")

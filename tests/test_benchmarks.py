@@ -25,7 +25,15 @@ def _results(overhead_wall: float, chain_s: float, scale_10m_wall: float, sweep_
         "repeats": 3,
         "skipped": [],
         "overhead": [
-            {"use_case": uc, "hand_wall": 0.1, "stage_wall": overhead_wall, "hand_cpu": 0.1, "stage_cpu": 0.12}
+            {
+                "use_case": uc,
+                "epochs": 8,
+                "hand_wall": 0.1,
+                "stage_wall": overhead_wall,
+                "hand_cpu": 0.1,
+                "stage_cpu": 0.12,
+                "runs": {side: [{"wall": 0.1, "cpu": 0.1}] * 5 for side in ("hand", "stage")},
+            }
             for uc in ("credit_default", "digits", "movielens")
         ],
         "startup": {
@@ -42,6 +50,8 @@ def _results(overhead_wall: float, chain_s: float, scale_10m_wall: float, sweep_
         },
         "sweeps": {
             "trials": 4,
+            "epochs": 30,
+            "repeats": 3,
             "storages": {
                 "sqlite": {
                     "sequential_s": 60.0 * sweep_ratio,
@@ -63,6 +73,10 @@ def test_targets_met_read_met_and_give_no_excuses():
     assert text.count("(met)") + text.count("| met |") >= 3 + 2 + 4 + 1
     assert "Missed on" not in text and "missed ≤" not in text
     assert "not measured: no PostgreSQL" in text  # a section impossible here says so, with no figure
+    # each command names the repetitions and epochs its figures were measured with
+    assert "`python -m benchmarks.overhead --repeats 5 --epochs 8`" in text
+    assert "`python -m benchmarks.sweeps --repeats 3 --epochs 30`" in text and "4 trials of 30 epochs" in text
+    assert "`python -m benchmarks.startup --repeats 3`" in text
 
 
 def test_every_missed_target_is_marked_and_explained():
