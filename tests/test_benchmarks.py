@@ -86,6 +86,8 @@ def test_every_missed_target_is_marked_and_explained():
     assert "Train + evaluate + register missed ≤ 8.0x (20.0x)" in text  # start-up: why, from the figures
     assert "- train: 20.0x the time for 10x the rows." in text  # scale: which stage, how far
     assert "trial phase alone" in text and "sqlite 1.90x" in text  # sweeps: why, from the figures
+    # fixed parts 32 s / 39 s around the trials; (32 + T) / (39 + T / 1.9) = 1.7 at T ≈ 326 s
+    assert "sqlite 32.0 s / 39.0 s" in text and "sqlite: about 326 s of trials in all (now 40 s)" in text
 
 
 def test_a_skipped_section_says_it_was_not_measured():
