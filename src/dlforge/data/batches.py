@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -137,6 +138,14 @@ class InMemoryDataModule(pl.LightningDataModule):
         if not getattr(self.trainer.lightning_module, "steps_over_groups", False):
             return batches
         return StepGroups(batches, self.batches_per_step if self.trainer.world_size == 1 else 1)
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        """The batches are CPU tensors: on the CPU there is nothing to move. Lightning's move walks a group's
+        128 tensors one by one, ~1 ms of a credit_default epoch (SimpleProfiler, 2026-12-06: `batch_to_device`
+        1.0 ms an epoch, 0.2 without it); on a GPU it moves them as usual."""
+        if device.type == "cpu":
+            return batch
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def val_dataloader(self) -> TensorBatches:
         return TensorBatches(

@@ -58,14 +58,6 @@ class GroupedSteps:
     def on_train_epoch_start(self) -> None:
         self._minibatch = 0  # index of the next mini-batch in this epoch
 
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
-        """The batches are CPU tensors (dlforge.data.batches): on the CPU there is nothing to move. Lightning's
-        move walks a group's 128 tensors one by one, ~1 ms of a credit_default epoch (SimpleProfiler,
-        2026-12-06: `batch_to_device` 1.0 ms an epoch); on a GPU it moves them as usual."""
-        if device.type == "cpu":
-            return batch
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
-
     def training_step(self, group: list[Any], group_idx: int) -> dict[str, Any]:
         opt = self.optimizers()
         torch_opt = opt.optimizer
