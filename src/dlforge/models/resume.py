@@ -1,6 +1,6 @@
 """Resumable training: checkpoints in a persistent folder keyed by what is trained, written atomically.
 
-    <paths.checkpoints>/<key>/last.ckpt   Lightning's checkpoint after the last complete epoch
+    <paths.checkpoints>/<key>/last.ckpt   Lightning's, written with each new best (or each epoch, with no monitor)
     <paths.checkpoints>/<key>/best.ckpt   the best epoch so far (the config's ModelCheckpoint)
     <paths.checkpoints>/<key>/run.json    the MLflow run this training logs into
     <paths.checkpoints>/<key>/curves.jsonl every curve point logged so far (dlforge.tracking.journal)
