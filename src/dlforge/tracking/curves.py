@@ -14,8 +14,8 @@ the UI's curves stay live, one epoch behind at most.
 
 Nothing is lost to a kill: dlforge.tracking.journal appends every point to a file beside the
 checkpoints as it is logged, and a fit resumed after a kill `replay`s the points of its completed
-epochs with the time each was first logged; a point that was written before the kill is then the
-same row (key, value, step and timestamp), which MLflow's store keeps once. At the end, the logger
+epochs with the time each was first logged, leaving out those the run already has (the same key,
+step and value: they were written before the kill). At the end, the logger
 checks that every metric it was given is in the run, so a lost curve fails the stage instead of
 passing silently.
 """
@@ -54,11 +54,14 @@ class MLflowCurves(MLFlowLogger):
             self.write()
 
     def replay(self, calls: list[dict[str, Any]]) -> None:
-        """Queue a resumed fit's earlier calls (dlforge.tracking.journal), each with its first time, before its own."""
+        """Queue a resumed fit's earlier calls (dlforge.tracking.journal), each with its first time, before its
+        own; the points the run already has (same key, step and value) are left out."""
         queued, self.pending = self.pending, []
         for call in calls:
             self._add(call["metrics"], call["step"], call["time"])
-        self.pending += queued
+        history = self.experiment.get_metric_history
+        written = {(k, m.step, m.value) for k in {p[0] for p in self.pending} for m in history(self.run_id, k)}
+        self.pending = [p for p in self.pending if (p[0], p[3], p[1]) not in written] + queued
         self._oldest = time.monotonic()
 
     def _add(self, metrics: Mapping[str, float], step: int | None, stamp: int) -> None:

@@ -10,8 +10,8 @@ the epoch's checkpoint is written. So `CurveJournal`, a third logger, appends ea
 as it happens (one small write, no fsync: a killed process's writes are in the file; a crashed
 machine's last lines may not be). A fit resumed from a checkpoint after `n` epochs reads the calls
 of those epochs back (`completed`) and hands them to the loggers' `replay`, with the time each was
-first logged: MLflow keeps a point that was already written before the kill once (same key, step,
-value and time), and DVCLive's folder, written whole at the end, gets every epoch. The calls of the
+first logged: the MLflow logger leaves out the points its run already has (written before the kill),
+and DVCLive's folder, written whole at the end, gets every epoch. The calls of the
 epoch the kill interrupted are dropped from the file; that epoch runs again and logs them anew. The
 file goes with its checkpoint folder when the train stage finishes.
 """
