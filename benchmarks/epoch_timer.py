@@ -4,7 +4,7 @@ An epoch runs from one `on_train_epoch_start` to the next (the last one to `on_t
 includes everything the trainer does per epoch: the training batches, the validation pass,
 checkpointing, early stopping, and the per-epoch metrics going to the logger. `epoch_cpu_s` is the
 CPU time of the whole process (all its threads) over the same spans: on a shared machine it is
-far steadier than wall time, and it counts background threads (MLflow's writer, the progress bar).
+far steadier than wall time, and it counts background threads (MLflow's system-metrics sampler, the progress bar).
 """
 
 from __future__ import annotations

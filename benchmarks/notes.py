@@ -21,7 +21,7 @@ def header(section: str, figures, repeats: int) -> list[str]:
             f"{n} runs a side, alternating (an epoch's time varies by up to ~20 % between two processes of the",
             "same side here, so more runs than the other sections). Throughput is rows per second of wall time,",
             "so the target is judged on wall time; CPU time of the whole process (every thread: MLflow's",
-            "writer, the progress bar's refresh) is shown beside it.",
+            "system-metrics sampler, the progress bar's refresh) is shown beside it.",
             "",
         ]
     if section == "startup":
