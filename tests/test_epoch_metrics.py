@@ -39,8 +39,11 @@ def test_classifier_epoch_curves_cover_every_row(classes):
     auroc = torchmetrics.functional.auroc(probs[:, 1] if classes == 2 else probs, y, task=task, num_classes=classes)
     assert metrics["val_loss"] == pytest.approx(float(nn.functional.cross_entropy(logits, y)), rel=1e-5)
     assert metrics["train_loss"] == pytest.approx(metrics["val_loss"], rel=1e-5)  # same rows, fixed weights
+    acc = torchmetrics.functional.accuracy(probs[:, 1] if classes == 2 else probs, y, task=task, num_classes=classes)
     assert metrics["val_auroc"] == pytest.approx(float(auroc), rel=1e-5)
-    assert {"train_acc", "train_auroc", "val_acc"} <= set(metrics)
+    assert metrics["val_acc"] == pytest.approx(float(acc), rel=1e-6)
+    assert metrics["train_auroc"] == pytest.approx(metrics["val_auroc"], rel=1e-5)
+    assert metrics["train_acc"] == pytest.approx(metrics["val_acc"], rel=1e-6)
 
 
 def test_regressor_epoch_curves_cover_every_row():
