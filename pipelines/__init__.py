@@ -1,1 +1,8 @@
 """Stage entry points: prepare → train → evaluate → register. Each is `python -m pipelines.<stage>`."""
+
+import sys
+
+if sys.argv[:1] == ["-m"]:  # this package is being imported to run one of its modules: a stage process
+    from dlforge import collector
+
+    collector.tune()  # before the stage's imports (dlforge.collector says why)
