@@ -5,6 +5,7 @@ Prepare importing no torch: tests/test_stages.py."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -119,3 +120,22 @@ def test_register_runs_without_lightning_or_sklearn(make_cfg, tiny_csv, tmp_path
     record, heavy = _stage_in_subprocess("register", overrides)
     assert record["version"] == 1 and record["promoted"]
     assert heavy == [], f"register imported {heavy}"
+
+
+def test_a_stage_process_tunes_its_garbage_collector_and_an_import_does_not(tmp_path):
+    """dlforge.collector: a `python -m pipelines.<stage>` process collects rarely and freezes its objects
+    after its last atexit handler (seen by a probe whose handler runs after it); importing the stage
+    modules elsewhere (tests, notebooks) leaves Python's collector as it was."""
+    (tmp_path / "sitecustomize.py").write_text(
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('collector', gc.get_threshold()[0], gc.get_freeze_count() > 0, file=sys.stderr))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src"), str(ROOT)])}
+
+    def collector(*args: str) -> str:
+        proc = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return [line for line in proc.stderr.splitlines() if line.startswith("collector ")][-1]
+
+    assert collector("-m", "pipelines.prepare", "--cfg", "job", "experiment=digits") == "collector 50000 True"
+    assert collector("-c", "import pipelines.prepare") == "collector 700 False"
