@@ -71,31 +71,42 @@ def missed(section: str, figures) -> list[str]:
         return [
             f"Missed on {names}: the stage spends {extra} ms more per epoch than the hand loop. The",
             "mini-batch steps cost what the hand loop's do (timed in one process over the same groups); what is",
-            "left is per epoch. Lightning's SimpleProfiler on credit_default's stage (2026-12-06, `python -m",
-            "pipelines.train experiment=credit_default train.threads=1 trainer.max_epochs=30",
-            "callbacks.early_stopping.patience=100 +trainer.profiler=simple`, ms an epoch): the training curves'",
-            "metrics (AUROC and accuracy over all ~7,000 training rows, through `self.log`) 4.2, the validation",
-            "curves' 2.5, the progress bar 1.4, checkpointing 1.4 (the best epoch's checkpoint, and last.ckpt",
-            "for resuming), building each step's group of 64 mini-batches 1.6 (the hand loop indexes the same",
-            "batches inline), the validation steps' hooks 0.6. For digits the training metrics are a 10-class",
-            "AUROC (~3.4 ms an epoch on 1,257 rows, timed alone). The curves, checkpoints and bar are the",
-            "production configuration the target keeps; what would close the rest: epoch metrics logged",
-            "without Lightning's `self.log` machinery (about half of their cost in py-spy), no per-epoch",
-            "progress-bar tasks, or a lighter loop than the Trainer for one process (Lightning Fabric).",
+            "left is Lightning's per-epoch machinery and the production curves, checkpoints and bar, a dozen items",
+            "of 0.5-2.5 ms each. Timed on credit_default's stage (2026-12-06, `python -m pipelines.train",
+            "experiment=credit_default train.threads=1 trainer.max_epochs=20 callbacks.early_stopping.patience=100`,",
+            "perf_counter around each part of the epoch-end hooks, and `+trainer.profiler=simple`; ms an epoch):",
+            "the curves' metrics over the epoch's rows 3.2 (of which the training AUROC's sort of ~7,000 scores",
+            "1.0-1.2), logging the six curve values through `self.log` 2.4 (Lightning moves each logged result to",
+            "the device by walking its attributes, ~0.4 ms a key; computing the metrics in the hook instead of in",
+            "Lightning only moved that cost, measured), the progress bar 1.4 (Rich rebuilds its table on every",
+            "refresh even into a pipe: 86 refreshes, 43 ms in 30 epochs), checkpointing 1.4, building each step's",
+            "group of 64 mini-batches 1.7 (the hand loop indexes the same batches inline). For digits the two",
+            "10-class AUROCs alone take ~5 ms an epoch (2.8 train, 2.1 validation: one curve per class). Done",
+            "today: the binary score as a sigmoid instead of a softmax (0.37 → 0.07 ms), no per-epoch target",
+            "checks in torchmetrics, and the collector tuning of the start-up section. What would close the rest",
+            "is a lighter loop than the Trainer for one process (Lightning Fabric), with its own checkpointing,",
+            "early stopping and logging, next to the Trainer that DDP and the GAN keep using.",
             "",
         ]
     if section == "startup":
         lines = []
         chain = figures["sides"]["train+evaluate+register"] / figures["torch_s"]
         if chain > startup.TARGETS["train+evaluate+register"]:
-            imports = sum(figures["stages"][s]["imports"] for s in ("train", "evaluate", "register"))
+            chained = ("train", "evaluate", "register")
+            imports = sum(figures["stages"][s]["imports"] for s in chained)
+            work = sum(figures["stages"][s]["wall"] - figures["stages"][s]["imports"] for s in chained)
+            target = startup.TARGETS["train+evaluate+register"]
             lines += [
-                f"Train + evaluate + register missed ≤ {startup.TARGETS['train+evaluate+register']}x ({chain:.1f}x): "
-                f"{imports:.1f} s of the three processes is importing modules (torch",
-                "and MLflow in each, Lightning in train), the rest is the training itself (early stopping decides",
-                "the epochs), evaluation with its baselines, and the registry gate scoring challenger and champion",
-                "through their served pyfunc. What would close it: one process for the three stages when DVC runs",
-                "them back to back (the imports paid once).",
+                f"Train + evaluate + register missed ≤ {target}x ({chain:.1f}x): {imports:.1f} s of the three processes is",
+                "importing modules (torch, torchmetrics and MLflow in each, Lightning in train; torchmetrics takes",
+                "~1 s in every process, most of it importing scipy.signal and matplotlib), the rest is the training",
+                "itself (early stopping decides the epochs), evaluation with its baselines, and the registry gate scoring",
+                f"challenger and champion through their served pyfunc: {work:.1f} s, {work / figures['torch_s']:.1f}x on its own.",
+                "Already done: stage processes tune Python's garbage collector (dlforge/collector.py), whose full",
+                "passes over the imported objects cost ~1.5 s of each stage's start-up and ~1.9 s of its exit",
+                "(2026-12-06, `python -m benchmarks.startup --repeats 3`: 17.9x before, 11.7x after). What would",
+                "close the rest: one warm process that has paid the imports, which the stage commands ask to fork",
+                "and run them (the imports paid once, not three times).",
                 "",
             ]
         if figures["sides"]["prepare"] / figures["torch_s"] > startup.TARGETS["prepare"]:
