@@ -12,15 +12,15 @@ time of `python -m pipelines.evaluate` / `register` on a trained model, two runs
 - At exit, CPython's finalisation runs full collections over all of them again: 1.3 s for a bare
   `python -c "import pytorch_lightning"` (5.7 s → 4.4 s with `gc.freeze()` first), ~1.9 s after an
   evaluate stage (time from the last atexit handler to the process's end). `tune()` registers
-  `gc.freeze()` as the first atexit handler, so it runs after every other one: the exit's
-  collections then skip every object.
+  `gc.freeze()` as an atexit handler; a stage process registers it before its imports, so it runs
+  after the handlers those register. The exit's collections then skip every object.
 
-Together: evaluate 8.7-9.0 s → 5.2-5.8 s, register 8.1-8.9 s → 5.4-5.7 s, train 11.3 → 9.7 s, prepare
-2.0 → 1.7 s. What is given up: cyclic
-garbage still alive at exit is not finalised by a collection, which Python never promised either.
-Atexit handlers (MLflow ending its runs, logging flushing its handlers), `with` blocks and finally
-clauses all still run, the standard streams are still flushed, and every file dlforge writes is
-closed by a `with` block before the stage returns.
+Together: evaluate 8.7-9.0 s → 5.2-5.8 s, register 8.1-8.9 s → 5.4-5.7 s (two runs each), train
+11.3 → 9.7 s, prepare 2.0 → 1.7 s (one run each). What is given up: cyclic garbage still alive at exit
+is not finalised by a collection, which Python never promised either. Atexit handlers (MLflow ending
+its runs, logging flushing its handlers), `with` blocks and finally clauses all still run, the
+standard streams are still flushed, and every file dlforge writes is closed before the stage returns
+(by a `with` block; the curve journal, flushed line by line, by its logger's `finalize`).
 
 Who is tuned: a stage process, before its imports (pipelines/__init__.py), and any process that runs a
 stage's job (pipelines/_entry.py), such as the joblib workers of a parallel sweep. A sweep waits for
@@ -39,8 +39,8 @@ FIRST_GENERATION_THRESHOLD = 50_000  # new tracked objects between passes over t
 
 def tune() -> None:
     """Rarer collections for the rest of this process, and none over its objects at exit (once per process)."""
-    _, older, oldest = gc.get_threshold()
-    if _ == FIRST_GENERATION_THRESHOLD:
+    first, older, oldest = gc.get_threshold()
+    if first == FIRST_GENERATION_THRESHOLD:
         return
     gc.set_threshold(FIRST_GENERATION_THRESHOLD, older, oldest)
-    atexit.register(gc.freeze)  # registered first, so run last: after MLflow's, logging's and every other handler
+    atexit.register(gc.freeze)  # handlers run last-registered first: this one after those registered later
