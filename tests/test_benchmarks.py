@@ -4,7 +4,7 @@ no timing thresholds in tests."""
 
 from __future__ import annotations
 
-from benchmarks import run_all
+from benchmarks import overhead, run_all
 
 MACHINE = {
     "date": "2026-12-06 05:00 UTC",
@@ -101,3 +101,8 @@ def test_a_skipped_section_says_it_was_not_measured():
     text = "\n".join(run_all.render(results))
     assert "**Not measured in this run** (`--skip scale`)." in text
     assert "10,000,000 rows" not in text
+
+
+def test_a_ratio_just_under_the_target_is_not_rounded_up_to_it():
+    assert overhead.shown(0.897) == "0.897"  # two decimals would read 0.90, the target, next to "missed"
+    assert (overhead.shown(0.84), overhead.shown(0.904)) == ("0.84", "0.90")
