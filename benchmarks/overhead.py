@@ -1,6 +1,7 @@
 """Training overhead: the real train stage vs a hand-written loop over the same batches.
 
     python -m benchmarks.overhead [--repeats 5] [--epochs 8] [--use-cases credit_default digits movielens]
+                                  [--stage-overrides logger=none curves=none ...]
 
 For each use case, alternately (hand, stage, hand, stage, ...) runs benchmarks/hand_loop.py and the
 train stage (`python -m pipelines.train`) in its production configuration: MLflow logger (a scratch
@@ -11,6 +12,8 @@ reported ratio is median(hand) / median(stage) of the wall times: the stage's th
 as a fraction of the hand loop's (target ≥ 0.9); the same ratio of CPU times is shown beside it. Both sides run with the same torch thread count (`--threads`, default 1:
 on a shared 2-core machine two intra-op threads per process oversubscribe the cores and make epoch
 times swing by 10x or more, which would drown the overhead being measured).
+`--stage-overrides` adds config overrides to the stage's side only: what a part of the production
+configuration costs, e.g. `logger=none curves=none callbacks=none +trainer.enable_progress_bar=false`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ USE_CASES = ("credit_default", "digits", "movielens")
 TARGET = 0.9
 
 
-def measure(use_case: str, repeats: int, epochs: int, threads: int, tmp: Path) -> dict:
+def measure(use_case: str, repeats: int, epochs: int, threads: int, tmp: Path, stage_overrides: tuple = ()) -> dict:
     prepared = tmp / "prepared" / use_case
     stage("pipelines.prepare", f"experiment={use_case}", f"paths.prepared={prepared}")
     common = [f"experiment={use_case}", f"paths.prepared={prepared}", f"train.threads={threads}"]
@@ -48,6 +51,7 @@ def measure(use_case: str, repeats: int, epochs: int, threads: int, tmp: Path) -
             f"trainer.max_epochs={epochs}",
             "+callbacks.timer._target_=benchmarks.epoch_timer.EpochTimer",
             f"+callbacks.timer.out={out}",
+            *stage_overrides,
         )
         return _figures(out)
 
@@ -99,10 +103,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1, help="torch threads, the same on both sides")
     parser.add_argument("--use-cases", nargs="+", default=list(USE_CASES))
+    parser.add_argument("--stage-overrides", nargs="*", default=[], help="config overrides for the stage's side only")
     parser.add_argument("--json", help="also write the raw figures here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dlforge-bench-") as tmp:
-        results = [measure(uc, args.repeats, args.epochs, args.threads, Path(tmp)) for uc in args.use_cases]
+        results = [
+            measure(uc, args.repeats, args.epochs, args.threads, Path(tmp), tuple(args.stage_overrides))
+            for uc in args.use_cases
+        ]
     print("\n".join(rows(results)))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
