@@ -58,6 +58,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     data = prepared_data.load(cfg.paths.prepared)
     pl.seed_everything(cfg.seed, workers=True)
     tensors = arrays(data, cfg.train.memory_budget_mb)
+    checkpoint_io = resume.AtomicCheckpointIO(cfg.train.checkpoint_every_s)  # checks the key before any run starts
     net_config = {
         **OmegaConf.to_container(cfg.model.net, resolve=True),
         **data.meta["net"],
@@ -122,7 +123,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         callbacks=callbacks,
         logger=loggers,
         default_root_dir=ckpts.path,
-        plugins=[resume.AtomicCheckpointIO()],
+        plugins=[checkpoint_io],
     )
     if logger and trainer.is_global_zero:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))

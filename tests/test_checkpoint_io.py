@@ -1,12 +1,14 @@
-"""dlforge.models.resume.AtomicCheckpointIO: whole files only, and last.ckpt shares the best checkpoint's bytes
-when Lightning writes both at the same step."""
+"""dlforge.models.resume.AtomicCheckpointIO: whole files only, last.ckpt shares the best checkpoint's bytes
+when Lightning writes both at the same step, and saves are written on a clock (train.checkpoint_every_s)."""
 
 from __future__ import annotations
 
 import os
 
+import pytest
 import torch
 
+from dlforge.errors import UserError
 from dlforge.models.resume import AtomicCheckpointIO
 
 
@@ -27,3 +29,53 @@ def test_last_checkpoint_at_the_best_ones_step_is_the_same_file_and_a_later_one_
     io.save_checkpoint(state(2, 15, 3.0), last)
     assert os.path.samefile(best, last) and io.load_checkpoint(last)["epoch"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["best.ckpt", "last.ckpt"]  # no .tmp left
+
+
+def test_saves_within_the_interval_wait_in_memory_and_the_fit_end_writes_them(tmp_path):
+    io = AtomicCheckpointIO(every_s=3600)
+    best, last = tmp_path / "best.ckpt", tmp_path / "last.ckpt"
+    io.save_checkpoint(state(0, 5, 1.0), best)  # the first save is written at once
+    io.save_checkpoint(state(0, 5, 1.0), last)  # and the rest of its step with it
+    assert os.path.samefile(best, last) and not io.pending
+    later = state(1, 10, 2.0)
+    io.save_checkpoint(later, best)  # within the interval: kept in memory
+    io.save_checkpoint(later, last)
+    assert list(io.pending) == [best, last]
+    later["state_dict"]["w"].fill_(9.0)  # training goes on changing the tensors: the pending copy does not change
+    io.write_due()  # not due yet
+    assert torch.equal(io.load_checkpoint(best)["state_dict"]["w"], torch.full((3,), 1.0))
+    io.teardown()  # the fit ends: everything saved is written, last.ckpt linked to the best one of its step
+    assert not io.pending and os.path.samefile(best, last)
+    assert torch.equal(io.load_checkpoint(last)["state_dict"]["w"], torch.full((3,), 2.0))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.ckpt", "last.ckpt"]
+
+
+def test_a_due_write_happens_at_the_next_save_or_epoch_end(tmp_path, monkeypatch):
+    import dlforge.models.resume as resume
+
+    clock = [100.0]
+    monkeypatch.setattr(resume.time, "monotonic", lambda: clock[0])
+    io = AtomicCheckpointIO(every_s=10)
+    io.save_checkpoint(state(0, 5, 1.0), tmp_path / "best.ckpt")  # written at once; the next write is due at 110
+    io.save_checkpoint(state(1, 10, 2.0), tmp_path / "best.ckpt")
+    clock[0] = 109.9
+    io.write_due()
+    assert io.pending
+    clock[0] = 110.0
+    io.write_due()  # what WriteDue does at an epoch's end
+    assert not io.pending and io.load_checkpoint(tmp_path / "best.ckpt")["epoch"] == 1
+
+
+def test_removing_a_checkpoint_that_waits_drops_it(tmp_path):
+    io = AtomicCheckpointIO(every_s=3600)
+    io.save_checkpoint(state(0, 5, 1.0), tmp_path / "epoch0.ckpt")
+    io.save_checkpoint(state(1, 10, 2.0), tmp_path / "epoch1.ckpt")
+    io.remove_checkpoint(tmp_path / "epoch0.ckpt")  # on disk: removed
+    io.remove_checkpoint(tmp_path / "epoch1.ckpt")  # waiting: never written
+    io.teardown()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_negative_interval_names_the_config_key():
+    with pytest.raises(UserError, match=r"train\.checkpoint_every_s"):
+        AtomicCheckpointIO(every_s=-1)
