@@ -79,3 +79,33 @@ def test_removing_a_checkpoint_that_waits_drops_it(tmp_path):
 def test_a_negative_interval_names_the_config_key():
     with pytest.raises(UserError, match=r"train\.checkpoint_every_s"):
         AtomicCheckpointIO(every_s=-1)
+
+
+def test_a_waiting_checkpoint_is_a_copy_that_keeps_a_state_dicts_metadata(tmp_path):
+    import numpy as np
+    from torch import nn
+
+    from dlforge.models.resume import _snapshot
+
+    net = nn.BatchNorm1d(3)
+    state_dict = net.state_dict()
+    extra = np.zeros(2)
+    copied = _snapshot({"state_dict": state_dict, "loops": [{"n": 1}, ("a", 2)], "extra": extra})
+    assert copied["state_dict"]._metadata == state_dict._metadata  # load_state_dict reads module versions from it
+    net.running_mean.fill_(5.0)
+    extra[0] = 7.0
+    assert torch.equal(copied["state_dict"]["running_mean"], torch.zeros(3)) and copied["extra"][0] == 0.0
+    assert copied["loops"] == [{"n": 1}, ("a", 2)]
+
+
+def test_the_rng_state_round_trips_and_reads_the_older_list_form():
+    import random
+
+    from dlforge.models.resume import RngState
+
+    random.seed(3)
+    saved = RngState().state_dict()
+    expected = [random.random() for _ in range(3)]
+    for python in (saved["python"], [saved["python"][0], saved["python"][1].tolist(), saved["python"][2]]):
+        RngState().load_state_dict({**saved, "python": python})
+        assert [random.random() for _ in range(3)] == expected
