@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 
 from mlflow.entities import DatasetInput, InputTag
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
@@ -44,4 +45,24 @@ def inputs(data: Prepared, name: str, data_hash: str) -> list[DatasetInput]:
 def log(client: MlflowClient, run_id: str, data: Prepared, name: str) -> None:
     """Log the splits of `data` as the run's dataset inputs; the digest is the run's `dlforge.data_hash` tag."""
     data_hash = client.get_run(run_id).data.tags[K.DATA_HASH]
-    client.log_inputs(run_id, datasets=inputs(data, name, data_hash))
+    log_inputs(client, run_id, inputs(data, name, data_hash))
+
+
+# How a store reports a dataset row that another run inserted first: SQLite, PostgreSQL, MySQL
+_TAKEN = ("datasets.experiment_id, datasets.name, datasets.digest", '"dataset_pk"', "for key 'datasets.")
+
+
+def log_inputs(client: MlflowClient, run_id: str, found: list[DatasetInput]) -> None:
+    """`client.log_inputs`, once more when another run inserted the same dataset in the meantime.
+
+    MLflow's store looks the experiment's datasets up and then inserts those it did not find, in one
+    transaction; two runs of one experiment logging the same new dataset at once (the first trials of a
+    parallel sweep) both insert it, and the second fails on the table's key (a trial failed this way in
+    tests/test_sweeps.py). Its transaction is rolled back whole, and the same call then finds the row the
+    other run committed and only links it to this run: the same result as without the race."""
+    try:
+        client.log_inputs(run_id, datasets=found)
+    except MlflowException as e:
+        if not any(mark in str(e) for mark in _TAKEN):
+            raise
+        client.log_inputs(run_id, datasets=found)
