@@ -1,19 +1,26 @@
 """Training overhead: the real train stage vs a hand-written loop over the same batches.
 
-    python -m benchmarks.overhead [--repeats 5] [--epochs 8] [--use-cases credit_default digits movielens]
+    python -m benchmarks.overhead [--repeats 4] [--epochs 12] [--use-cases credit_default digits movielens]
                                   [--stage-overrides logger=none curves=none ...]
 
-For each use case, alternately (hand, stage, hand, stage, ...) runs benchmarks/hand_loop.py and the
-train stage (`python -m pipelines.train`) in its production configuration: MLflow logger (a scratch
-SQLite store), checkpointing, early stopping and the progress bar as in conf/, plus the
-benchmarks.epoch_timer callback. Each run's figure is its median epoch time after the first epoch, as
-CPU time of the whole process (all threads: steady on a shared machine) and as wall time; the
-reported ratio is median(hand) / median(stage) of the wall times: the stage's throughput (rows per second)
-as a fraction of the hand loop's (target ≥ 0.9); the same ratio of CPU times is shown beside it. Both sides run with the same torch thread count (`--threads`, default 1:
-on a shared 2-core machine two intra-op threads per process oversubscribe the cores and make epoch
-times swing by 10x or more, which would drown the overhead being measured).
-`--stage-overrides` adds config overrides to the stage's side only: what a part of the production
-configuration costs, e.g. `logger=none curves=none callbacks=none +trainer.enable_progress_bar=false`.
+For each use case, `--repeats` times, runs the train stage (`python -m pipelines.train`) in its
+production configuration (MLflow logger on a scratch SQLite store, checkpointing, early stopping and
+the progress bar as in conf/) plus the benchmarks.epoch_timer callback with `hand=True`: before each
+epoch of the fit, one epoch of benchmarks/hand_loop.py (a copy of the same module, its optimiser, the
+same tensors, batch sizes and seed; the maths and nothing else) runs in the same process, so the two
+sides alternate epoch by epoch. A run's figure for each side is its median epoch after the first, as
+wall time and as CPU time of the whole process; the reported ratio is median(hand) / median(stage) of
+the runs' wall times: the stage's throughput (rows per second) as a fraction of the hand loop's
+(target ≥ 0.9); the same ratio of CPU times is shown beside it.
+
+Why epoch by epoch: this 2-core machine is shared, and its speed drifts by 10-30 % from one minute to
+the next (the same hand loop, run as its own process, took 0.059 s an epoch at 11:36 and 0.065 at
+13:03 on 2026-12-06). With each side in its own process, one repetition's stage / hand ratio swung
+from 0.66 to 1.01 for the same code; an epoch of each side measured within a fraction of a second of
+the other sees the same machine. Both sides run with the same torch thread count (`--threads`,
+default 1: two intra-op threads per process oversubscribe the cores and make epoch times swing by
+10x or more). `--stage-overrides` adds config overrides to the stage's side only: what a part of the
+production configuration costs, e.g. `logger=none curves=none callbacks=none +trainer.enable_progress_bar=false`.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from benchmarks.common import alternate, median, python, scratch_store, stage
+from benchmarks.common import median, scratch_store, stage
 
 USE_CASES = ("credit_default", "digits", "movielens")
 TARGET = 0.9
@@ -32,42 +39,37 @@ TARGET = 0.9
 def measure(use_case: str, repeats: int, epochs: int, threads: int, tmp: Path, stage_overrides: tuple = ()) -> dict:
     prepared = tmp / "prepared" / use_case
     stage("pipelines.prepare", f"experiment={use_case}", f"paths.prepared={prepared}")
-    common = [f"experiment={use_case}", f"paths.prepared={prepared}", f"train.threads={threads}"]
-    counter = iter(range(10**6))
     store = scratch_store(tmp / "mlflow" / use_case, use_case)
-
-    def hand() -> float:
-        out = tmp / f"hand-{next(counter)}.json"
-        python("benchmarks/hand_loop.py", *common, f"--epochs={epochs}", f"--out={out}")
-        return _figures(out)
-
-    def train() -> float:
-        out = tmp / f"stage-{next(counter)}.json"
+    runs: dict[str, list] = {"hand": [], "stage": []}
+    for i in range(repeats):
+        out = tmp / f"{use_case}-{i}.json"
         stage(
             "pipelines.train",
-            *common,
+            f"experiment={use_case}",
+            f"paths.prepared={prepared}",
+            f"train.threads={threads}",
             f"paths.models={tmp}/models/{use_case}",
             f"tracking.uri={store}",
             f"trainer.max_epochs={epochs}",
             "+callbacks.timer._target_=benchmarks.epoch_timer.EpochTimer",
             f"+callbacks.timer.out={out}",
+            "+callbacks.timer.hand=true",
             *stage_overrides,
         )
-        return _figures(out)
-
-    t = alternate({"hand": hand, "stage": train}, repeats)
+        run = json.loads(out.read_text())
+        runs["hand"].append(_figures(run["hand_s"], run["hand_cpu_s"]))
+        runs["stage"].append(_figures(run["epoch_s"], run["epoch_cpu_s"]))
     return {
         "use_case": use_case,
         "epochs": epochs,
-        **{f"{side}_{kind}": median([r[kind] for r in t[side]]) for side in t for kind in ("cpu", "wall")},
-        "runs": t,
+        **{f"{side}_{kind}": median([r[kind] for r in runs[side]]) for side in runs for kind in ("cpu", "wall")},
+        "runs": runs,
     }
 
 
-def _figures(out: Path) -> dict[str, float]:
-    """Median CPU and wall time per epoch of one run, after its first epoch."""
-    r = json.loads(out.read_text())
-    return {"cpu": median(r["epoch_cpu_s"][1:]), "wall": median(r["epoch_s"][1:])}
+def _figures(wall: list[float], cpu: list[float]) -> dict[str, float]:
+    """Median wall and CPU time per epoch of one run's side, after its first epoch."""
+    return {"cpu": median(cpu[1:]), "wall": median(wall[1:])}
 
 
 def rows(results: list[dict]) -> list[str]:
@@ -93,14 +95,14 @@ def shown(ratio: float) -> str:
 
 
 def pair_ratios(result: dict) -> list[float]:
-    """hand / stage wall time of each repetition (the two runs made back to back): the spread behind the median."""
+    """hand / stage wall time of each repetition (one process, the sides alternating): the spread behind the median."""
     return [h["wall"] / s["wall"] for h, s in zip(result["runs"]["hand"], result["runs"]["stage"])]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=4)
+    parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--threads", type=int, default=1, help="torch threads, the same on both sides")
     parser.add_argument("--use-cases", nargs="+", default=list(USE_CASES))
     parser.add_argument("--stage-overrides", nargs="*", default=[], help="config overrides for the stage's side only")

@@ -27,9 +27,8 @@ from benchmarks.common import ROOT
 SECTIONS = ("overhead", "startup", "scale", "sweeps")
 SCALE_ROWS = (1_000_000, 10_000_000)  # the issue's sizes: at most linear growth, ≤ 6 GB a stage
 SWEEP_EPOCHS = 20  # epochs a trial: with 100 (benchmarks.sweeps' default) both storages alone take ~10 min
-# runs a side and epochs a run (one run of a side differs from the next by up to ~30 % here; 5 took
-# make bench to 14 min 51 s on 2026-12-06, too close to its 15)
-OVERHEAD_RUNS, OVERHEAD_EPOCHS = 4, 8
+# runs and epochs a run (each run alternates the two sides epoch by epoch: ~35 s a use case and run)
+OVERHEAD_RUNS, OVERHEAD_EPOCHS = 5, 12
 
 
 def machine() -> dict:
