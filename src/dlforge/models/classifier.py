@@ -9,6 +9,7 @@ import torch
 import torchmetrics
 from torch import nn
 
+from dlforge.models.auroc import MulticlassAUROC
 from dlforge.models.epoch_outputs import EpochOutputs
 from dlforge.models.grouped_steps import GroupedSteps
 
@@ -33,7 +34,9 @@ class Classifier(GroupedSteps, pl.LightningModule):
             return torchmetrics.MetricCollection(
                 {
                     "acc": torchmetrics.Accuracy(task=task, num_classes=num_classes, validate_args=False),
-                    "auroc": torchmetrics.AUROC(task=task, num_classes=num_classes, validate_args=False),
+                    "auroc": MulticlassAUROC(num_classes, validate_args=False)  # all classes at once
+                    if task == "multiclass"
+                    else torchmetrics.AUROC(task=task, validate_args=False),
                 },
                 prefix=prefix,
             )
