@@ -49,12 +49,13 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     from pytorch_lightning.utilities import rank_zero_only
 
     from dlforge.data.batches import InMemoryDataModule
-    from dlforge.models import resume
+    from dlforge.models import fast_log, resume
     from dlforge.models.checkpoint import save_net
     from dlforge.tracking import datasets, journal, lineage, liveness, machine, runs
     from dlforge.tracking.share_run import ShareRunId
 
     limit_threads(cfg.train.threads)
+    fast_log.install()  # each self.log skips Lightning's re-move of a result already in place
     data = prepared_data.load(cfg.paths.prepared)
     pl.seed_everything(cfg.seed, workers=True)
     tensors = arrays(data, cfg.train.memory_budget_mb)

@@ -12,6 +12,7 @@ epoch's rows, the metrics over all its rows); under DDP the loss is averaged ove
 from __future__ import annotations
 
 import torch
+import torchmetrics
 
 
 class EpochOutputs:
@@ -38,3 +39,15 @@ class EpochOutputs:
         result = ((torch.stack(self.losses) * rows).sum() / rows.sum(), torch.cat(preds), torch.cat(targets))
         self.reset()
         return result
+
+
+def epoch_values(
+    metrics: torchmetrics.Metric | torchmetrics.MetricCollection,
+) -> torch.Tensor | dict[str, torch.Tensor]:
+    """The metrics over everything they were updated with this epoch (states gathered across DDP ranks, which
+    all call this), then reset: what Lightning does right after the epoch-end hook when the metric objects
+    themselves are logged. The modules log these values, plain tensors, so that every `self.log` of theirs
+    takes dlforge.models.fast_log's short way (a logged metric object is walked with all its states)."""
+    values = metrics.compute()
+    metrics.reset()
+    return values

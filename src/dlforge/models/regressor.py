@@ -9,7 +9,7 @@ import torch
 import torchmetrics
 from torch import nn
 
-from dlforge.models.epoch_outputs import EpochOutputs
+from dlforge.models.epoch_outputs import EpochOutputs, epoch_values
 from dlforge.models.grouped_steps import GroupedSteps
 
 
@@ -44,9 +44,8 @@ class Regressor(GroupedSteps, pl.LightningModule):
             return
         loss, pred, y = seen
         mae.update(pred, y)
-        # Lightning computes, syncs and resets the metric object right after this hook, on every rank.
         self.log(f"{stage}_loss", loss, prog_bar=True, sync_dist=True)
-        self.log(f"{stage}_mae", mae, prog_bar=stage == "val")
+        self.log(f"{stage}_mae", epoch_values(mae), prog_bar=stage == "val", sync_dist=True)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         self._step(batch, "val")
