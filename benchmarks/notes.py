@@ -66,7 +66,7 @@ def header(section: str, figures, repeats: int) -> list[str]:
 def missed(section: str, figures) -> list[str]:
     """Why a missed target is missed, from the figures; nothing when every target is met."""
     if section == "overhead":
-        worst = [r for r in figures if r["hand_wall"] / r["stage_wall"] < overhead.TARGET]
+        worst = [r for r in figures if overhead.ratio(r) < overhead.TARGET]
         if not worst:
             return []
         names = ", ".join(r["use_case"] for r in worst)
