@@ -27,8 +27,9 @@ from benchmarks.common import ROOT
 SECTIONS = ("overhead", "startup", "scale", "sweeps")
 SCALE_ROWS = (1_000_000, 10_000_000)  # the issue's sizes: at most linear growth, ≤ 6 GB a stage
 SWEEP_EPOCHS = 20  # epochs a trial: with 100 (benchmarks.sweeps' default) both storages alone take ~10 min
-# runs and epochs a run (each run alternates the two sides epoch by epoch: ~35 s a use case and run)
-OVERHEAD_RUNS, OVERHEAD_EPOCHS = 5, 12
+# runs and epochs a run (each run alternates the two sides epoch by epoch: ~9 s a run; 7 runs of the three
+# use cases ~3 min)
+OVERHEAD_RUNS, OVERHEAD_EPOCHS = 7, 12
 
 
 def machine() -> dict:
