@@ -30,7 +30,9 @@ def loss_fn(module: nn.Module) -> Callable[[torch.Tensor, torch.Tensor], torch.T
         return lambda x, y: nn.functional.cross_entropy(module(x), y)
     if isinstance(module, Regressor):
         return lambda x, y: nn.functional.mse_loss(module(x), y.float())
-    raise SystemExit(f"no hand loop for {type(module).__name__}")
+    raise TypeError(
+        f"benchmarks/hand_loop.py: no hand loop for {type(module).__name__} (Classifier or Regressor expected)"
+    )
 
 
 class HandLoop:

@@ -80,7 +80,7 @@ def missed(section: str, figures) -> list[str]:
             "so Lightning's loop, the callbacks, loggers and bar cost nothing measurable there; computing the",
             "curves' accuracy and AUROC costs ~2.5-4 ms an epoch (train split 7,000 rows, validation 1,500: the",
             "AUROC sorts each), and their four `self.log` calls ~2 ms before dlforge.models.fast_log (~0.4 ms each",
-            "in place, 85 % of it Lightning moving each stored result to the device it is on; now ~0.1). Digits,",
+            "in place, 85 % of it Lightning moving each stored result to the device it is on; 0.18 ms with it). Digits,",
             "the same way: the metrics ~7 ms before its AUROC was computed for all classes at once (2.5 → 0.9 ms and",
             "1.6 → 0.2 ms a split, dlforge.models.auroc), logging ~2 ms, the rest of Lightning ~5.7 ms (two",
             "checkpoint dumps an improving epoch, the validation loop's hooks). Earlier (same day): the binary score",
