@@ -76,7 +76,7 @@ def run(cfg: DictConfig) -> dict:
     with aliases.hold(client, name):  # one registration at a time: read champion → gate → move
         liveness.close_stale(client, cfg.tracking.experiment)
         left = publish.unapplied_version(client, name, run_id)
-        current = aliases.current(client, name, "champion")
+        current = aliases.current(client, name, K.CHAMPION)
         champion, kind = None, "gate"
         if current is not None and (
             left is None or current.version != left.version
@@ -127,7 +127,7 @@ def run(cfg: DictConfig) -> dict:
             {f"{K.GATE}{k}": str(v).lower() if isinstance(v, bool) else str(v) for k, v in decision.figures().items()}
         )
         tags.update({K.GATE + "metric": gate.metric, K.GATE + "reason": decision.reason})
-        tags.update({k: v for k, v in client.get_run(run_id).data.tags.items() if k.startswith("dlforge.")})
+        tags.update({k: v for k, v in client.get_run(run_id).data.tags.items() if k.startswith(K.PREFIX)})
         if left is not None:
             for k, v in tags.items():
                 client.set_model_version_tag(name, left.version, k, v)
@@ -135,9 +135,9 @@ def run(cfg: DictConfig) -> dict:
         else:
             version = publish.register(model_uri, name, tags)
         faults.point("register_before_alias")  # tests: a kill here leaves a version whose aliases never moved
-        aliases.move(client, name, "challenger", int(version.version), "gate", "newly registered")
+        aliases.move(client, name, K.CHALLENGER, int(version.version), "gate", "newly registered")
         if decision.promoted:
-            aliases.move(client, name, "champion", int(version.version), kind, decision.reason)
+            aliases.move(client, name, K.CHAMPION, int(version.version), kind, decision.reason)
         client.set_model_version_tag(name, version.version, publish.APPLIED, "true")
     champion_version = int(version.version) if decision.promoted else int(current.version)
     record = {

@@ -88,13 +88,13 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         previous = ckpts.run_id() if ckpts.last else None
         run_id = previous if previous and runs.exists(client, previous) else None
         if previous and run_id is None:
-            tags["dlforge.resumed_from_run"] = previous  # that run was deleted: a new one names it
+            tags[K.RESUMED_FROM_RUN] = previous  # that run was deleted: a new one names it
         if run_id:
             liveness.claim(client, run_id)
         logger = instantiate(cfg.logger, tags=tags, run_id=run_id)
         ckpts.save_run_id(logger.run_id)
         if done:
-            client.set_tag(logger.run_id, "dlforge.resumed_from_epoch", str(done))
+            client.set_tag(logger.run_id, K.RESUMED_FROM_EPOCH, str(done))
     if done and rank_zero_only.rank == 0:
         print(f"resumed from epoch {done}: {ckpts.last}")
     curves = instantiate(cfg.curves) if cfg.curves and rank_zero_only.rank == 0 else None  # DVC curves (conf/curves/)
@@ -142,7 +142,7 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     if pruning and pruning.pruned:
         metrics["pruned"] = 1.0
         if logger and trainer.is_global_zero:
-            logger.experiment.set_tag(logger.run_id, "dlforge.trial_state", "PRUNED")
+            logger.experiment.set_tag(logger.run_id, K.TRIAL_STATE, "PRUNED")
             logger.experiment.set_terminated(logger.run_id, "KILLED")
     if trainer.is_global_zero:
         net = getattr(model.net, "_orig_mod", model.net)  # the module inside torch.compile's wrapper

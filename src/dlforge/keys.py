@@ -1,10 +1,18 @@
-"""Names that several modules must agree on: MLflow tag keys, extras.npz keys, metric and report prefixes.
+"""Names that several modules must agree on: MLflow tag keys, registry aliases, extras.npz keys, prefixes.
 
-One place each; code reads them from here rather than retyping the string. (Classes that saved
-artifacts name are in dlforge.names; metric directions in dlforge.tasks.directions.)
+One place each; code reads them from here rather than retyping the string, and
+tests/test_keys.py fails on a `"dlforge.…"` tag or an alias literal anywhere else in src/ or pipelines/.
+(Classes that saved artifacts name are in dlforge.names; metric directions in dlforge.tasks.directions.)
 """
 
 from __future__ import annotations
+
+PREFIX = "dlforge."  # every tag dlforge writes starts with it (copied from a run onto its model versions)
+
+# the registry's aliases: the served version and the newest registered one (dlforge.registry.aliases)
+CHAMPION, CHALLENGER = "champion", "challenger"
+ALIAS_LOG = "dlforge.alias_log."  # + a sequence number: one alias move, as JSON, on the model and its version
+LOCK_HOLDER = "dlforge.lock.holder"  # who holds a model's alias mutex (a registered model of its own)
 
 # lineage of a training run and of the versions registered from it (dlforge.tracking.lineage)
 GIT_COMMIT = "dlforge.git_commit"
@@ -17,12 +25,25 @@ CPU = "dlforge.cpu"
 TORCH_THREADS = "dlforge.torch_threads"
 TORCH_VERSION = "dlforge.torch_version"
 
+# the process that owns a training run, so a resume can tell a live owner from a dead one (tracking.liveness)
+HOST, PID = "dlforge.host", "dlforge.pid"
+# a training resumed after a kill: the epoch it went on from, or the deleted run it replaces
+RESUMED_FROM_EPOCH = "dlforge.resumed_from_epoch"
+RESUMED_FROM_RUN = "dlforge.resumed_from_run"
+
 # evaluate: train rows the baselines were fitted on, when task.baseline_rows sampled them (absent: all rows)
 BASELINE_TRAIN_ROWS = "dlforge.baseline_train_rows"
 
 # sweeps: a trial's run, and the sweep whose winner a training run was configured by
 TRIAL = "dlforge.trial"
 SWEEP_RUN_ID = "dlforge.sweep_run_id"
+TRIAL_STATE = "dlforge.trial_state"  # PRUNED on a trial's run that the pruner stopped
+OVERRIDES = "dlforge.overrides"  # a trial's Hydra overrides
+SWEEP = "dlforge.sweep"  # "true" on a sweep's parent run
+SWEEP_OVERRIDES = "dlforge.sweep_overrides"  # the sweep's own command-line overrides
+STUDY = "dlforge.study"  # the Optuna study a sweep's trials belong to
+OBJECTIVE, SAMPLER, PRUNER = "dlforge.objective", "dlforge.sampler", "dlforge.pruner"  # the study's set-up
+BEST_TRIAL, PARETO_TRIALS = "dlforge.best_trial", "dlforge.pareto_trials"  # the study's outcome
 
 # the registry gate's decision on a model version: GATE + a figure's name (metric, promoted, ci_low, ...)
 GATE = "dlforge.gate."

@@ -26,7 +26,7 @@ def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
     if not m:
         raise UserError(f"model reference '{ref}': expected NAME, NAME@ALIAS or NAME/VERSION")
     if m["alias"] is None and m["version"] is None:
-        return m["name"], "champion", None
+        return m["name"], K.CHAMPION, None
     return m["name"], m["alias"], int(m["version"]) if m["version"] else None
 
 
@@ -89,7 +89,7 @@ def _version_row(v: Any, held: dict[str, str]) -> dict[str, Any]:
         "created": _when(v.creation_timestamp),
         "run_id": v.run_id,
         "gate_metric": t.get(K.GATE + "metric"),
-        "score": t.get(K.GATE + "challenger"),
+        "score": t.get(K.GATE + K.CHALLENGER),
         "ci": [t.get(K.GATE + "ci_low"), t.get(K.GATE + "ci_high")] if K.GATE + "ci_low" in t else None,
         "promoted": t.get(K.GATE + "promoted"),
         "git_commit": (t.get(K.GIT_COMMIT) or "")[:10],
@@ -142,11 +142,11 @@ def cmd_list(args: argparse.Namespace) -> None:
             }
         )
     table = Table(title="registered models")
-    for col in ("model", "champion", "challenger", "other aliases", "latest", "updated (UTC)"):
+    for col in ("model", K.CHAMPION, K.CHALLENGER, "other aliases", "latest", "updated (UTC)"):
         table.add_column(col)
     for r in rows:
         a = dict(r["aliases"])
-        champ, chall = a.pop("champion", None), a.pop("challenger", None)
+        champ, chall = a.pop(K.CHAMPION, None), a.pop(K.CHALLENGER, None)
         table.add_row(
             r["name"],
             f"v{champ}" if champ else "-",
@@ -173,7 +173,7 @@ def cmd_describe(args: argparse.Namespace) -> None:
         "experiment_id": run.info.experiment_id,
         "source": v.source,
         "metrics": {k: val for k, val in sorted(run.data.metrics.items()) if "test_" in k},
-        "lineage": {k.removeprefix("dlforge."): v.tags.get(k, run.data.tags.get(k)) for k in LINEAGE},
+        "lineage": {k.removeprefix(K.PREFIX): v.tags.get(k, run.data.tags.get(k)) for k in LINEAGE},
         "gate": gate,
         "alias_moves": moves,
     }
@@ -224,10 +224,10 @@ def cmd_promote(args: argparse.Namespace) -> None:
     v = resolve(client, args.ref)
     if not args.reason.strip():
         raise UserError("promote --reason: must say why (it is kept in the alias log)")
-    held = aliases.current(client, v.name, "champion")
+    held = aliases.current(client, v.name, K.CHAMPION)
     if held is not None and held.version == v.version:
         raise UserError(f"model '{v.name}': v{v.version} is already champion")
-    m = aliases.move(client, v.name, "champion", int(v.version), "manual", args.reason)
+    m = aliases.move(client, v.name, K.CHAMPION, int(v.version), "manual", args.reason)
     print(f"{v.name}: champion v{m['previous'] or '-'} → v{m['version']} (manual: {args.reason})")
 
 

@@ -37,9 +37,10 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from dlforge import keys as K
 from dlforge.errors import UserError
 
-PREFIX = "dlforge.alias_log."
+PREFIX = K.ALIAS_LOG
 KINDS = (
     "gate",
     "manual",
@@ -116,7 +117,7 @@ class Lock:
             try:
                 self.client.create_registered_model(
                     self.lock_name,
-                    tags={"dlforge.lock.holder": self.token},
+                    tags={K.LOCK_HOLDER: self.token},
                     description=f"dlforge: held while an alias of '{self.name}' moves (deleted after)",
                 )
                 return self
@@ -136,7 +137,7 @@ class Lock:
 
     def _holder(self) -> str | None:
         try:
-            return self.client.get_registered_model(self.lock_name).tags.get("dlforge.lock.holder")
+            return self.client.get_registered_model(self.lock_name).tags.get(K.LOCK_HOLDER)
         except MlflowException:
             return None
 
@@ -145,9 +146,7 @@ class Lock:
             lock = self.client.get_registered_model(self.lock_name)
         except MlflowException:
             return  # released meanwhile
-        if _dead_holder(lock.tags.get("dlforge.lock.holder")) or (
-            time.time() - lock.creation_timestamp / 1000 > STALE_SECONDS
-        ):
+        if _dead_holder(lock.tags.get(K.LOCK_HOLDER)) or (time.time() - lock.creation_timestamp / 1000 > STALE_SECONDS):
             self._delete()
 
     def _delete(self) -> None:
@@ -236,7 +235,7 @@ def replay(log: list[dict[str, Any]]) -> dict[str, int]:
     return aliases
 
 
-def champion_stack(log: list[dict[str, Any]], alias: str = "champion") -> list[int]:
+def champion_stack(log: list[dict[str, Any]], alias: str = K.CHAMPION) -> list[int]:
     """Replay the log: promotions push a version, rollbacks pop one; the top is the current holder."""
     stack: list[int] = []
     for r in log:
@@ -253,7 +252,7 @@ def champion_stack(log: list[dict[str, Any]], alias: str = "champion") -> list[i
 def rollback(client: MlflowClient, name: str, reason: str = "manual rollback") -> dict[str, Any]:
     """Return `champion` to the version that held it before the current champion."""
     with hold(client, name):
-        holder = current(client, name, "champion")
+        holder = current(client, name, K.CHAMPION)
         if holder is None:
             raise UserError(f"model '{name}': has no champion to roll back")
         stack = champion_stack(history(client, name))
@@ -263,7 +262,7 @@ def rollback(client: MlflowClient, name: str, reason: str = "manual rollback") -
             )
         target = stack[-2]
         check_version(client, name, target)
-        return move(client, name, "champion", target, "rollback", reason)
+        return move(client, name, K.CHAMPION, target, "rollback", reason)
 
 
 def check_version(client: MlflowClient, name: str, version: int) -> Any:

@@ -143,7 +143,7 @@ def describe(
     summary = Path(cfg.paths.reports) / "explain" / "summary.json"  # evaluate's explanations (dlforge.tasks.explain)
     explanation = json.loads(summary.read_text()).get("headline") if summary.exists() else None
     tags = client.get_run(run_id).data.tags
-    lineage = {**{k: v for k, v in tags.items() if k.startswith("dlforge.")}, "run_id": run_id}
+    lineage = {**{k: v for k, v in tags.items() if k.startswith(K.PREFIX)}, "run_id": run_id}
     card = render(
         name=name,
         version=version,

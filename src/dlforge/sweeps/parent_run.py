@@ -13,6 +13,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
+from dlforge import keys as K
+
 SWEEP_RUN_ENV = "DLFORGE_SWEEP_RUN_ID"
 
 
@@ -46,9 +48,9 @@ class SweepParentRun(Callback):
         study = OmegaConf.select(config, "hydra.sweeper.study_name", default=None)
         run = find_study_run(client, config.tracking.experiment, study) if study else None
         if run is None:
-            tags = {"dlforge.sweep": "true", "dlforge.sweep_overrides": " ".join(config.hydra.overrides.task)}
+            tags = {K.SWEEP: "true", K.SWEEP_OVERRIDES: " ".join(config.hydra.overrides.task)}
             if study:
-                tags["dlforge.study"] = study
+                tags[K.STUDY] = study
             run = client.create_run(
                 experiment_id(client, config.tracking.experiment), run_name=f"sweep {study or config.name}", tags=tags
             )

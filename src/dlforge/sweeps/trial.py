@@ -26,7 +26,7 @@ def as_trial(cfg: DictConfig) -> None:
     overrides = [o for o in hydra.overrides.task if not o.startswith("sweep.")]
     tags = {
         K.TRIAL: str(cfg.sweep.trial if cfg.sweep.trial is not None else hydra.job.num),
-        "dlforge.overrides": " ".join(overrides),
+        K.OVERRIDES: " ".join(overrides),
     }
     if os.environ.get(SWEEP_RUN_ENV):
         tags["mlflow.parentRunId"] = os.environ[SWEEP_RUN_ENV]

@@ -14,7 +14,9 @@ import socket
 
 from mlflow.tracking import MlflowClient
 
-HOST, PID = "dlforge.host", "dlforge.pid"
+from dlforge import keys as K
+
+HOST, PID = K.HOST, K.PID
 
 
 def owner_tags() -> dict[str, str]:

@@ -176,17 +176,15 @@ class OptunaSweeper(Sweeper):
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient(self.config.tracking.uri)
-        client.set_tag(
-            run_id, "dlforge.objective", ", ".join(f"{d} {o}" for d, o in zip(self.directions, self.objectives))
-        )
-        client.set_tag(run_id, "dlforge.sampler", type(study.sampler).__name__)
-        client.set_tag(run_id, "dlforge.pruner", type(study.pruner).__name__)
+        client.set_tag(run_id, K.OBJECTIVE, ", ".join(f"{d} {o}" for d, o in zip(self.directions, self.objectives)))
+        client.set_tag(run_id, K.SAMPLER, type(study.sampler).__name__)
+        client.set_tag(run_id, K.PRUNER, type(study.pruner).__name__)
         if len(self.objectives) > 1:
             self._summarise_front(client, run_id, study)
             return
         best = study.best_trial
         client.log_metric(run_id, "best_value", best.value)  # tags below: they stay current when a study resumes
-        client.set_tag(run_id, "dlforge.best_trial", str(best.number))
+        client.set_tag(run_id, K.BEST_TRIAL, str(best.number))
         for key, value in best.params.items():
             client.set_tag(run_id, f"best.{key}", str(value))
         with tempfile.TemporaryDirectory() as tmp:
@@ -202,7 +200,7 @@ class OptunaSweeper(Sweeper):
             {"trial": t.number, "values": dict(zip(self.objectives, t.values)), "params": t.params}
             for t in study.best_trials
         ]
-        client.set_tag(run_id, "dlforge.pareto_trials", ",".join(str(t["trial"]) for t in front))
+        client.set_tag(run_id, K.PARETO_TRIALS, ",".join(str(t["trial"]) for t in front))
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "pareto.json").write_text(json.dumps(front, indent=2))
             self._plots(study, Path(tmp))
