@@ -19,6 +19,7 @@ from dlforge import faults
 from dlforge import keys as K
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
+from dlforge.data import report as data_report
 from dlforge.io import atomic_dir, write_json
 from dlforge.tasks import plot_data
 from dlforge.threads import limit as limit_threads
@@ -61,6 +62,7 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
     if ref.get("run_id"):
         client = runs.client(cfg.tracking.uri)
         client.log_batch(ref["run_id"], metrics=test_metrics(client, ref["run_id"], cfg.name, metrics))
+        client.log_batch(ref["run_id"], metrics=prepare_metrics(data.meta))
         if baseline_rows is not None:
             client.set_tag(ref["run_id"], K.BASELINE_TRAIN_ROWS, str(baseline_rows))
         client.log_artifacts(ref["run_id"], str(reports / "plots"), "plots")
@@ -92,6 +94,16 @@ def test_metrics(client, run_id: str, name: str, metrics: dict[str, dict[str, fl
         for method, values in metrics.items()
         for k, v in values.items()
     ]
+
+
+def prepare_metrics(meta: dict) -> list:
+    """Prepare's report (gaps imputed, categories unseen in train, rare levels) as metrics prepare_* of the run."""
+    import time
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    return [Metric(k, v, now, 0) for k, v in data_report.metrics(meta.get("report", {})).items()]
 
 
 main = hydra_entry(run)

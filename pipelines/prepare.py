@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 
 from dlforge.config.validate import check
 from dlforge.data import prepared
+from dlforge.data import report as data_report
 from dlforge.io import atomic_dir
 from pipelines._entry import hydra_entry
 
@@ -26,8 +27,11 @@ def run(cfg: DictConfig) -> dict[str, int]:
     meta = {"name": cfg.name, "sizes": sizes, **pre.model_args}
     with atomic_dir(cfg.paths.prepared) as out:  # each split written in chunks of rows (dlforge.data.prepared)
         examples = lambda rows: spec.examples(df, rows)  # noqa: E731
-        prepared.write(out, examples, idx, pre, meta, spec.extras(df, idx, pre), spec.chunk_rows)
+        gaps = lambda rows: spec.gaps(df, rows)  # noqa: E731
+        report = prepared.write(out, examples, idx, pre, meta, spec.extras(df, idx, pre), spec.chunk_rows, gaps)
     print(f"prepared {cfg.name}: " + ", ".join(f"{s}={n}" for s, n in sizes.items()) + f" → {cfg.paths.prepared}")
+    if report:  # what was imputed and which categories share <other> (also in meta.json, the run and the model card)
+        print(f"prepared {cfg.name}: {data_report.summary(report)}")
     return sizes
 
 

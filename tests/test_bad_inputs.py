@@ -132,8 +132,15 @@ FILE_CASES = [
         "tab-nan-feature",
         "byo_tabular",
         edited(TAB, lambda d: cell(d, 5, "bill_depth_mm", np.nan)),
-        [],
+        ["data.missing=refuse"],
         ["{f} line 7, column 'bill_depth_mm': missing value (NaN)"],
+    ),
+    (
+        "tab-nan-target",
+        "byo_tabular",
+        edited(TAB, lambda d: cell(d, 5, "species", np.nan)),
+        [],
+        ["{f} line 7, column 'species': missing value (NaN)"],
     ),
     (
         "tab-inf-feature",
@@ -167,7 +174,7 @@ FILE_CASES = [
         "tab-blank-line-counted",
         "byo_tabular",
         csv_of("".join(ROWS[:3]) + "\n" + ROWS[3].replace("51.7", "") + "".join(ROWS[4:])),
-        [],
+        ["data.missing=refuse"],
         ["{f} line 5, column 'bill_length_mm': missing value (NaN)"],
     ),
     (
@@ -202,14 +209,14 @@ FILE_CASES = [
         "text-empty-text",
         "byo_text",
         edited(TXT, lambda d: cell(d, 4, "text", "   ")),
-        [],
+        ["data.missing=refuse"],
         ["{f} line 6, column 'text': empty text"],
     ),
     (
         "text-missing-text",
         "byo_text",
         edited(TXT, lambda d: cell(d, 2, "text", np.nan)),
-        [],
+        ["data.missing=refuse"],
         ["{f} line 4, column 'text': missing value (NaN)"],
     ),
     (
@@ -528,3 +535,72 @@ def test_nan_loss_stops_training_naming_epoch_and_step(tmp_path, registry, prepa
     runs = client.search_runs([client.get_experiment_by_name("byo_tabular").experiment_id])
     assert [r.info.status for r in runs] == ["FAILED"]
     assert snapshot(registry) == before
+
+
+# Every error kind that names a row, on a row far from the top that the split puts in test, in a CSV with
+# a BOM, CRLF line ends and a quoted line break above the row (test_messy_table's table), and in Parquet.
+TABLE = ["data.target=churn", "data.classes=[no,yes]", "data.numeric=[tenure,charges,autopay]"]
+TABLE += ["data.categorical=[plan,agent,area_code,paperless]", "data.datetime=[signup]"]
+TEXT = ["data.text=note", "data.target=churn", "data.classes=[no,yes]", "data.missing=refuse"]
+DEEP_CASES = [  # (id, experiment, column, bad value, extra overrides, what the line says after the place)
+    ("target-missing", "byo_tabular", "churn", None, TABLE, "column 'churn': missing value (NaN)"),
+    (
+        "target-not-a-class",
+        "byo_tabular",
+        "churn",
+        "maybe",
+        TABLE,
+        "column 'churn': value 'maybe' is not one of ['no', 'yes']",
+    ),
+    (
+        "feature-missing",
+        "byo_tabular",
+        "tenure",
+        None,
+        [*TABLE, "data.missing=refuse"],
+        "column 'tenure': missing value",
+    ),
+    ("not-a-number", "byo_tabular", "tenure", "ten", TABLE, "column 'tenure': expected a number, got 'ten'"),
+    ("not-finite", "byo_tabular", "charges", np.inf, TABLE, "column 'charges': expected a finite number, got inf"),
+    ("not-a-date", "byo_tabular", "signup", "31/12/2024", TABLE, "column 'signup': expected a date/time like"),
+    (
+        "unknown-category",
+        "byo_tabular",
+        "agent",
+        "agent_new_" + "x" * 60,
+        [*TABLE, "data.unknown_categories=refuse"],
+        "column 'agent': unknown category 'agent_new_xxxxxxxxxxxxxxxxxxxxxxxxxx…",
+    ),
+    ("text-missing", "byo_text", "note", None, TEXT, "column 'note': missing value (NaN)"),
+    ("text-empty", "byo_text", "note", "  ", TEXT, "column 'note': empty text"),
+]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+@pytest.mark.parametrize(
+    "experiment, column, value, extra, expected", [c[1:] for c in DEEP_CASES], ids=[c[0] for c in DEEP_CASES]
+)
+def test_a_bad_row_deep_in_the_test_split_is_named_by_its_file_line(
+    tmp_path, registry, capsys, suffix, experiment, column, value, extra, expected
+):
+    from test_messy_table import deep_test_row, file_line, messy_table, write_csv
+
+    df = messy_table(600, gaps=False).assign(agent=lambda d: np.where(d.index % 2, "agent_a", "agent_b"))
+    row = deep_test_row(df, after=400)  # the only unseen agent will be the bad one
+    df[column] = df[column].astype(object)
+    df.loc[row, column] = value
+    path = tmp_path / f"in{suffix}"
+    if suffix == ".csv":
+        write_csv(df, path)
+        place = f"{path} line {file_line(df, row)}, "
+        assert file_line(df, row) > row + 2  # the quoted line break above the row counts
+    else:
+        if isinstance(value, str):  # a Parquet column has one type: text throughout
+            df[column] = df[column].map(lambda v: v if v is None else str(v))
+        df.to_parquet(path)
+        place = f"{path} row {row + 1}, "
+    out = tmp_path / "prepared"
+    args = [f"experiment={experiment}", f"data.source.path={path}", f"paths.prepared={out}", f"tracking.uri={registry}"]
+    code, lines = run_stage("prepare", [*args, *extra], capsys)
+    line = assert_refused(code, lines, [place + expected], out)
+    assert len(line) - len(str(path)) < 300

@@ -33,8 +33,10 @@ def check_n(n: int) -> int:
 class NgramTextPreprocessor(TextPreprocessor):
     """Raw texts → (n, max_len) int64 ids of each text's distinct n-grams, padded with 0 or cut after max_len."""
 
-    def __init__(self, column: str, vocabulary: list[str], max_len: int, classes: list[Any], ngrams: int):
-        super().__init__(column, vocabulary, max_len, classes)
+    def __init__(
+        self, column: str, vocabulary: list[str], max_len: int, classes: list[Any], ngrams: int, missing: str = "refuse"
+    ):
+        super().__init__(column, vocabulary, max_len, classes, missing)
         self.ngrams = check_n(ngrams)
 
     @classmethod
@@ -47,11 +49,12 @@ class NgramTextPreprocessor(TextPreprocessor):
         max_vocab: int,
         classes: list[Any],
         ngrams: int = 2,
+        missing: str = "refuse",
     ) -> NgramTextPreprocessor:
         """N-grams found in at least `min_freq` training texts, most frequent first (ties by n-gram)."""
         counts = Counter(g for t in texts for g in set(word_ngrams(tokenize(t), check_n(ngrams))))
         ranked = sorted((g for g, k in counts.items() if k >= min_freq), key=lambda g: (-counts[g], g))
-        return cls(column, ranked[:max_vocab], max_len, classes, ngrams)
+        return cls._fitted(column, ranked[:max_vocab], max_len, classes, missing, ngrams=ngrams)
 
     def transform(self, raw: Any) -> np.ndarray:
         texts = self.texts(raw).tolist()
@@ -80,12 +83,14 @@ class NgramTextClassification(TextClassification):
         max_vocab: int,
         ngrams: int = 2,
         test_column: str | None = None,
+        missing: str = "impute",
         name: str = "data",
     ):
-        super().__init__(source, text, target, classes, max_len, min_freq, max_vocab, test_column, name)
+        super().__init__(source, text, target, classes, max_len, min_freq, max_vocab, test_column, missing, name)
         self.ngrams = check_n(ngrams)
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> NgramTextPreprocessor:
         return NgramTextPreprocessor.fit(
-            df[self.text].iloc[train], self.text, self.max_len, self.min_freq, self.max_vocab, self.classes, self.ngrams
+            self.train_texts(df, train),
+            *(self.text, self.max_len, self.min_freq, self.max_vocab, self.classes, self.ngrams, self.missing),
         )

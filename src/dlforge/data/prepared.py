@@ -8,7 +8,8 @@
                                       row group per prepare chunk, read back in batches by `raw_batches`)
 preprocess.json                       the fitted preprocessor (serving applies it to raw inputs)
 extras.npz                            anything else a use case fits at prepare time (optional)
-meta.json                             use case, sizes, the network's and module's shape arguments
+meta.json                             use case, sizes, the network's and module's shape arguments, and
+                                      `report`: gaps imputed, rare and unseen categories (dlforge.data.report)
 
 Prepare writes every split a chunk of rows at a time (CHUNK_ROWS, fewer for wide rows) (raw rows → preprocessor → rows of the .npy
 files and a Parquet row group), so its memory is the raw table plus one chunk, whatever the size.
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlforge.data import report
 from dlforge.data.preprocess import Preprocessor, from_state
 from dlforge.io import read_json, write_json
 
@@ -34,6 +36,7 @@ TAKE_ROWS = 4096  # rows gathered through one short-lived memory map (Prepared.t
 CHUNK_BYTES = 256 * 2**20  # a spec of wide rows (images) takes fewer rows per chunk: about this many bytes of float64
 
 Examples = Callable[[np.ndarray], tuple[Any, np.ndarray]]  # row positions → (raw inputs, natural-unit targets)
+Gaps = Callable[[np.ndarray], dict[str, int]]  # row positions → missing values imputed per column
 
 
 @dataclass
@@ -109,27 +112,47 @@ def write(
     meta: dict[str, Any],
     extras: dict[str, np.ndarray],
     chunk_rows: int = CHUNK_ROWS,
-) -> None:
+    gaps: Gaps | None = None,
+) -> dict[str, Any]:
     """`examples(rows)` gives the raw inputs and natural-unit targets of row positions `rows`; each split's
-    rows (`idx`) are made model-ready by the preprocessor and written chunk by chunk.
+    rows (`idx`) are made model-ready by the preprocessor and written chunk by chunk. `gaps(rows)` counts
+    the missing values imputed; with the preprocessor's unseen categories they make meta's `report`,
+    which is returned.
 
     The arrays are made by the preprocessor rebuilt from its stored JSON, exactly as serving rebuilds
     it (JSON objects are written with sorted keys, so any order it holds must survive the round trip).
     """
+    fitted = pre.fit_report
     write_json(out / "preprocess.json", pre.to_state())
     pre = from_state(read_json(out / "preprocess.json"))
+    imputed, unseen = {}, {}
     for split, rows in idx.items():
-        _write_split(out, split, rows, examples, pre, chunk_rows)
+        unseen[split] = _write_split(out, split, rows, examples, pre, chunk_rows)
+        imputed[split] = _add({}, [gaps(rows)] if gaps else [])
     if extras:
         np.savez(out / "extras.npz", **extras)
-    write_json(out / "meta.json", meta)
+    found = report.build(fitted, imputed, unseen)
+    write_json(out / "meta.json", {**meta, "report": found} if found else meta)
+    return found
 
 
-def _write_split(out: Path, split: str, rows: np.ndarray, examples: Examples, pre: Preprocessor, chunk: int) -> None:
+def _add(total: dict[str, int], counts: list[dict[str, int]]) -> dict[str, int]:
+    for c in counts:
+        for k, n in c.items():
+            total[k] = total.get(k, 0) + n
+    return total
+
+
+def _write_split(
+    out: Path, split: str, rows: np.ndarray, examples: Examples, pre: Preprocessor, chunk: int
+) -> dict[str, int]:
+    """Write one split chunk by chunk; return the rows per column whose category was never seen in train."""
     table = None  # the raw rows' Parquet writer, opened on the first chunk that is a DataFrame
+    unseen: dict[str, int] = {}
     for start in range(0, len(rows), chunk):
         raw, t = examples(rows[start : start + chunk])
         parts = {"x": pre.transform(raw), "y": pre.transform_target(t), "t": np.asarray(t)}
+        _add(unseen, [pre.counts.get("unseen", {})])
         if not isinstance(raw, pd.DataFrame):
             parts["raw"] = np.asarray(raw)
         for name, a in parts.items():
@@ -138,6 +161,7 @@ def _write_split(out: Path, split: str, rows: np.ndarray, examples: Examples, pr
             table = _append(table, out / f"{split}_raw.parquet", raw)
     if table is not None:
         table.close()
+    return unseen
 
 
 def _put(path: Path, a: np.ndarray, start: int, n: int) -> None:

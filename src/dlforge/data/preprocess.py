@@ -7,7 +7,7 @@ transformed exactly as the training rows were.
 from __future__ import annotations
 
 import importlib
-import logging
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 
 from dlforge import names
+from dlforge.data import columns as cols
 from dlforge.data import validate
 from dlforge.errors import UserError
+
+_LAST = threading.local()  # per thread: id(preprocessor) -> its last transform's counts (requests run in threads)
 
 
 class Preprocessor:
@@ -27,8 +30,18 @@ class Preprocessor:
     Targets are model-ready as they are unless a subclass scales them.
     """
 
+    fit_report: dict[str, Any] = {}  # what fitting decided, for prepare's report (not stored)
+
     def transform(self, raw: Any) -> np.ndarray:
         raise NotImplementedError
+
+    @property
+    def counts(self) -> dict[str, dict[str, int]]:
+        """What this thread's last transform imputed and mapped: {"imputed": {column: rows}, "unseen": {column: rows}}."""
+        return _LAST.__dict__.get(id(self), {})
+
+    def set_counts(self, counts: dict[str, dict[str, int]]) -> None:
+        _LAST.__dict__[id(self)] = counts
 
     def state(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -57,24 +70,38 @@ class _Classes:
         return np.asarray(t, dtype=np.int64)
 
 
-UNKNOWN_POLICIES = ("error", "ignore")  # a category not seen in train: refuse the request, or encode it as all zeros
-log = logging.getLogger("dlforge.serving")
+UNKNOWN_POLICIES = ("other", "refuse")  # a category never seen in train: encode it as <other>, or refuse the row
+MISSING_POLICIES = ("impute", "refuse")  # a gap in a feature column: impute it (counted), or refuse the row
+OLD_UNKNOWN = {"ignore": "other", "error": "refuse"}  # the names before <other> (old configs, stored models)
 
 
-def check_unknown_policy(value: str) -> str:
-    if value not in UNKNOWN_POLICIES:
-        raise UserError(
-            f"config key 'data.unknown_categories': expected one of {list(UNKNOWN_POLICIES)}, got {value!r}"
-        )
+def check_policy(key: str, value: str) -> str:
+    """A data.missing / data.unknown_categories value (the old unknown-category names read as today's)."""
+    allowed = UNKNOWN_POLICIES if key == "unknown_categories" else MISSING_POLICIES
+    value = OLD_UNKNOWN.get(value, value) if key == "unknown_categories" else value
+    if value not in allowed:
+        raise UserError(f"config key 'data.{key}': expected one of {list(allowed)}, got {value!r}")
+    return value
+
+
+def check_min_rows(value: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise UserError(f"config key 'data.min_category_rows': expected an integer >= 1, got {value!r}")
     return value
 
 
 class TabularPreprocessor(_Classes, Preprocessor):
-    """Standardises numeric columns and one-hot encodes categorical ones.
+    """Numeric features standardised, categorical columns one-hot encoded, with train statistics.
 
-    A category not seen in train follows `unknown` (data.unknown_categories): `error` refuses the
-    request naming the column and row; `ignore` encodes it as all zeros and logs one warning line
-    counting the rows per column (the rest of the batch is scored as usual).
+    numeric: feature -> [mean, std] on train after imputation. A feature is a numeric column or, when
+      named in `derived` ({feature: [column, part]}), a part of a date/time column (columns.DATE_PARTS)
+      or `missing`: the 0/1 gap indicator of a column that had gaps in train.
+    categorical: column -> levels: train values with at least data.min_category_rows rows (MISSING is
+      the level of a gap), then OTHER when some were rarer; `rare`: column -> those rarer values.
+    fill: feature -> train median, for a gap when missing="impute" (missing="refuse" refuses the row).
+    unknown: a value never seen in train encodes as OTHER ("other"; all zeros where the column has no
+      OTHER level, as in models stored before it) or is refused naming row and column ("refuse").
+    What a transform imputed and mapped is in `counts` (per thread) for the caller to report.
     """
 
     def __init__(
@@ -82,13 +109,15 @@ class TabularPreprocessor(_Classes, Preprocessor):
         numeric: dict[str, list[float]],
         categorical: dict[str, list[Any]],
         classes: list[Any],
-        unknown: str = "error",
+        unknown: str = "refuse",
+        missing: str = "refuse",
+        fill: dict[str, float] | None = None,
+        derived: dict[str, list[str]] | None = None,
+        rare: dict[str, list[str]] | None = None,
     ):
-        self.numeric = numeric  # column -> [mean, std] from train
-        self.categorical = categorical  # column -> categories seen in train
-        self.classes = classes
-        self.unknown = check_unknown_policy(unknown)
-        self.unknown_counts: dict[str, int] = {}  # rows per column encoded as all zeros by the last transform
+        self.numeric, self.categorical, self.classes = numeric, categorical, classes
+        self.unknown, self.missing = check_policy("unknown_categories", unknown), check_policy("missing", missing)
+        self.fill, self.derived, self.rare = dict(fill or {}), dict(derived or {}), dict(rare or {})
 
     @classmethod
     def fit(
@@ -97,15 +126,52 @@ class TabularPreprocessor(_Classes, Preprocessor):
         numeric: Sequence[str],
         categorical: Sequence[str],
         classes: list[Any],
-        unknown: str = "error",
+        unknown: str = "other",
+        missing: str = "impute",
+        min_rows: int = 1,
+        datetime: Sequence[str] = (),
     ) -> TabularPreprocessor:
-        stats = {c: [float(train[c].mean()), float(train[c].std(ddof=0)) or 1.0] for c in numeric}
-        cats = {c: _categories(train[c]) for c in categorical}
-        return cls(stats, cats, classes, unknown)
+        """Medians, gap indicators, means and stds of the numeric features; the levels of each categorical column."""
+        check_min_rows(min_rows)
+        derived = {f"{c}.{p}": [c, p] for c in datetime for p in cols.DATE_PARTS}
+        values = {c: cols.numbers(train[c]).to_numpy() for c in numeric}
+        stamps = {c: cols.timestamps(train[c]) for c in datetime}
+        values.update({f: cols.date_part(stamps[c], p) for f, (c, p) in derived.items()})
+        fill, gaps = {}, {c: cols.is_missing(train[c]) for c in [*numeric, *datetime]}
+        if check_policy("missing", missing) == "impute":
+            for c, gap in gaps.items():
+                if gap.all():
+                    raise UserError(f"data: column '{c}': no values in the train split; drop it from the features")
+            fill = {f: float(np.nanmedian(v)) for f, v in values.items()}
+            values = {f: np.where(np.isnan(v), fill[f], v) for f, v in values.items()}
+            for c, gap in gaps.items():
+                if gap.any():
+                    derived[f"{c}.missing"], values[f"{c}.missing"] = [c, "missing"], gap.astype(np.float64)
+        stats = {f: [float(v.mean()), float(v.std()) or 1.0] for f, v in values.items()}
+        levels, rare, report = {}, {}, {}
+        for c in categorical:
+            counts = pd.Series(cols.categories(train[c])).value_counts()
+            few = counts[counts < min_rows]
+            levels[c] = sorted(counts.index[counts >= min_rows]) + ([cols.OTHER] if len(few) else [])
+            if len(few):
+                rare[c] = sorted(few.index)
+                report[c] = {"levels": len(few), "rows": int(few.sum())}
+        pre = cls(stats, levels, classes, unknown, missing, fill, derived, rare)
+        pre.fit_report = {
+            "missing": pre.missing,
+            "unknown_categories": pre.unknown,
+            "min_category_rows": min_rows,
+            "rare": report,
+            "indicators": sorted(f for f, (_, p) in derived.items() if p == "missing"),
+            "datetime": {c: [f"{c}.{p}" for p in cols.DATE_PARTS] for c in datetime},
+        }
+        return pre
 
     @property
     def columns(self) -> list[str]:
-        return [*self.numeric, *self.categorical]
+        """The raw columns a request needs: numeric, date/time, categorical."""
+        dates = sorted({c for c, p in self.derived.values() if p != "missing"})
+        return [*(f for f in self.numeric if f not in self.derived), *dates, *self.categorical]
 
     @property
     def model_args(self) -> dict[str, dict[str, Any]]:
@@ -117,29 +183,49 @@ class TabularPreprocessor(_Classes, Preprocessor):
 
     def transform(self, raw: Any) -> np.ndarray:
         df = raw if isinstance(raw, pd.DataFrame) else pd.DataFrame(raw)
-        where = "input"
+        where = df.attrs.get(validate.WHERE, "input")
         validate.require_columns(df, self.columns, where)
-        validate.no_missing(df, self.columns, where)
-        validate.numeric(df, list(self.numeric), where)
-        parts = [((pd.to_numeric(df[c]).to_numpy(np.float64) - m) / s)[:, None] for c, (m, s) in self.numeric.items()]
-        self.unknown_counts = {}
-        for c, cats in self.categorical.items():
-            values = df[c].astype(str)
-            unknown = ~values.isin(cats).to_numpy()
-            if unknown.any() and self.unknown == "error":
-                row = int(np.argmax(unknown))
-                raise UserError(
-                    f"{where}: {validate.at(df, row, c)}: unknown category {values.iloc[row]!r} (known: {cats})"
-                )
-            if unknown.any():
-                self.unknown_counts[c] = int(unknown.sum())
-            parts.append((values.to_numpy()[:, None] == np.array(cats)[None, :]).astype(np.float64))
-        if self.unknown_counts:
-            log.warning(
-                "input: unknown categories encoded as all zeros (data.unknown_categories=ignore): "
-                + ", ".join(f"column '{c}' {n} of {len(df)} rows" for c, n in self.unknown_counts.items())
-            )
+        if self.missing == "refuse":
+            validate.no_missing(df, self.columns, where)
+        dates = sorted({c for c, p in self.derived.values() if p != "missing"})
+        validate.numeric(df, [f for f in self.numeric if f not in self.derived], where)
+        validate.dates(df, dates, where)
+        stamps = {c: cols.timestamps(df[c]) for c in dates}
+        imputed = {c: int(n) for c in [*self.columns] if (n := cols.is_missing(df[c]).sum())}
+        parts = [self._feature(df, stamps, f, m, s)[:, None] for f, (m, s) in self.numeric.items()]
+        unseen = {}
+        for c, levels in self.categorical.items():
+            onehot, unseen[c] = self._onehot(df, c, levels, where)
+            parts.append(onehot)
+        self.set_counts({"imputed": imputed, "unseen": {c: n for c, n in unseen.items() if n}})
         return np.concatenate(parts, axis=1).astype(np.float32)
+
+    def _feature(self, df: pd.DataFrame, stamps: dict, feature: str, mean: float, std: float) -> np.ndarray:
+        column, part = self.derived.get(feature, (feature, None))
+        if part == "missing":
+            x = cols.is_missing(df[column]).astype(np.float64)
+        else:
+            x = cols.numbers(df[column]).to_numpy() if part is None else cols.date_part(stamps[column], part)
+            x = np.where(np.isnan(x), self.fill.get(feature, np.nan), x)
+        return (x - mean) / std
+
+    def _onehot(self, df: pd.DataFrame, column: str, levels: list[str], where: str) -> tuple[np.ndarray, int]:
+        """The column's one-hot block and how many rows held a value never seen in train."""
+        values = cols.categories(df[column])
+        index = pd.Index(levels).get_indexer(values)
+        new = (index < 0) & (values != cols.MISSING) & ~np.isin(values, self.rare.get(column, []))
+        if new.any() and self.unknown == "refuse":
+            row = int(np.argmax(new))
+            known = [v for v in levels if v != cols.OTHER]
+            raise UserError(
+                f"{where}: {validate.at(df, row, column)}: unknown category {cols.short(values[row])} "
+                f"(known: {cols.listing(known)})"
+            )
+        index[index < 0] = levels.index(cols.OTHER) if cols.OTHER in levels else -1
+        onehot = np.zeros((len(values), len(levels)))
+        hit = np.flatnonzero(index >= 0)
+        onehot[hit, index[hit]] = 1.0
+        return onehot, int(new.sum())
 
     def state(self) -> dict[str, Any]:
         return {
@@ -147,14 +233,11 @@ class TabularPreprocessor(_Classes, Preprocessor):
             "categorical": self.categorical,
             "classes": self.classes,
             "unknown": self.unknown,
+            "missing": self.missing,
+            "fill": self.fill,
+            "derived": self.derived,
+            "rare": self.rare,
         }
-
-
-def _categories(column: pd.Series) -> list[str]:
-    """The sorted distinct values of `column` as strings (a categorical column: its used categories, no row copies)."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return sorted(set(column.cat.remove_unused_categories().cat.categories.astype(str).tolist()))
-    return sorted(column.astype(str).unique().tolist())
 
 
 class ImagePreprocessor(_Classes, Preprocessor):

@@ -20,18 +20,70 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlforge.data import columns as cols
 from dlforge.data import validate
 from dlforge.data.prepared import CHUNK_BYTES, CHUNK_ROWS
-from dlforge.data.preprocess import ImagePreprocessor, Preprocessor, TabularPreprocessor, check_unknown_policy
+from dlforge.data.preprocess import (
+    ImagePreprocessor,
+    Preprocessor,
+    TabularPreprocessor,
+    check_min_rows,
+    check_policy,
+)
 from dlforge.data.split import random_split
 
 
-def tabular_raw(df: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
-    """Feature columns as a served model receives them: numbers as float64, categories as strings."""
-    out = df[[*numeric, *categorical]].copy()
-    out[numeric] = out[numeric].astype("float64")
-    out[categorical] = out[categorical].astype(str)
-    return out.reset_index(drop=True)
+class TabularFeatures:
+    """The feature columns of a user's table and how gaps, rare and unseen categories are handled.
+
+    missing: impute | refuse (data.missing); unknown_categories: other | refuse; min_category_rows:
+    train rows a category needs to keep its own level; datetime: date/time columns expanded into
+    columns.DATE_PARTS features. Shared by the classification and regression specs.
+    """
+
+    name: str
+
+    def features(self, numeric, categorical, datetime, missing, unknown_categories, min_category_rows) -> None:
+        self.numeric, self.categorical, self.datetime = list(numeric), list(categorical), list(datetime or [])
+        self.missing = check_policy("missing", missing)
+        self.unknown_categories = check_policy("unknown_categories", unknown_categories)
+        self.min_category_rows = check_min_rows(min_category_rows)
+        self.feature_columns = [*self.numeric, *self.datetime, *self.categorical]
+
+    def validate_features(self, df: pd.DataFrame) -> None:
+        if self.missing == "refuse":
+            validate.no_missing(df, self.feature_columns, self.name)
+        validate.numeric(df, self.numeric, self.name)
+        validate.dates(df, self.datetime, self.name)
+
+    def options(self) -> dict[str, Any]:
+        """TabularPreprocessor.fit's keyword arguments."""
+        return {
+            "unknown": self.unknown_categories,
+            "missing": self.missing,
+            "min_rows": self.min_category_rows,
+            "datetime": self.datetime,
+        }
+
+    def raw(self, df: pd.DataFrame) -> pd.DataFrame:
+        return tabular_raw(df, self.numeric, self.categorical, self.datetime, self.name)
+
+
+def tabular_raw(
+    df: pd.DataFrame, numeric: list[str], categorical: list[str], datetime: list[str] = (), where: str = "input"
+) -> pd.DataFrame:
+    """Feature columns as a served model receives them: numbers as float64 (NaN for a gap), dates as ISO text
+    and categories as canonical strings (None for a gap). The rows keep their index and file (attrs), so a
+    refusal at prepare names the file line."""
+    out = pd.DataFrame(index=df.index)
+    for c in numeric:
+        out[c] = cols.numbers(df[c])
+    for c in datetime:
+        out[c] = cols.raw_dates(df[c])
+    for c in categorical:
+        out[c] = cols.raw_categories(df[c])
+    out.attrs = {**df.attrs, validate.WHERE: where}
+    return out
 
 
 class Spec:
@@ -72,11 +124,19 @@ class Spec:
     def extras(self, df: pd.DataFrame, idx: dict[str, np.ndarray], pre: Preprocessor) -> dict[str, np.ndarray]:
         return {}
 
+    def gaps(self, df: pd.DataFrame, idx: np.ndarray) -> dict[str, int]:
+        """Missing values per feature column among rows `idx` that data.missing=impute fills (prepare's report)."""
+        if getattr(self, "missing", "refuse") != "impute":
+            return {}
+        counts = df[getattr(self, "feature_columns", [])].iloc[idx].isna().sum()
+        return {str(c): int(n) for c, n in counts.items() if n}
+
 
 class _Classification(Spec):
     """Shared by specs whose target is one of a fixed list of classes."""
 
     feature_columns: list[str]
+    missing = "refuse"  # a gap in a feature column: refused unless the spec imputes it (data.missing)
 
     def __init__(self, source: Callable[[], pd.DataFrame], target: str, classes: list[Any], name: str = "data"):
         super().__init__(source, name)
@@ -84,7 +144,9 @@ class _Classification(Spec):
 
     def validate(self, df: pd.DataFrame) -> None:
         validate.require_columns(df, [self.target, *self.feature_columns], self.name)
-        validate.no_missing(df, [self.target, *self.feature_columns], self.name)
+        validate.no_missing(df, [self.target], self.name)  # a row without its label: always refused
+        if self.missing == "refuse":
+            validate.no_missing(df, self.feature_columns, self.name)
         validate.allowed_values(df, self.target, self.classes, self.name)
 
     def check_rows(self, df: pd.DataFrame) -> None:
@@ -106,8 +168,8 @@ class _Classification(Spec):
         return self.raw(rows), self.labels(rows)
 
 
-class TabularClassification(_Classification):
-    """Feature columns (numeric and categorical) and a class label; binary puts the positive class last."""
+class TabularClassification(TabularFeatures, _Classification):
+    """Feature columns (numeric, date/time and categorical) and a class label; binary puts the positive class last."""
 
     def __init__(
         self,
@@ -116,27 +178,21 @@ class TabularClassification(_Classification):
         classes: list[Any],
         numeric: list[str],
         categorical: list[str],
-        unknown_categories: str = "error",
+        unknown_categories: str = "other",
+        missing: str = "impute",
+        min_category_rows: int = 5,
+        datetime: list[str] | None = None,
         name: str = "data",
     ):
         super().__init__(source, target, classes, name)
-        self.numeric, self.categorical = list(numeric), list(categorical)
-        self.unknown_categories = check_unknown_policy(
-            unknown_categories
-        )  # served rows with a category unseen in train: error | ignore
-        self.feature_columns = [*self.numeric, *self.categorical]
+        self.features(numeric, categorical, datetime, missing, unknown_categories, min_category_rows)
 
     def validate(self, df: pd.DataFrame) -> None:
         super().validate(df)
-        validate.numeric(df, self.numeric, self.name)
-
-    def raw(self, df: pd.DataFrame) -> pd.DataFrame:
-        return tabular_raw(df, self.numeric, self.categorical)
+        self.validate_features(df)
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> TabularPreprocessor:
-        return TabularPreprocessor.fit(
-            df.iloc[train], self.numeric, self.categorical, self.classes, self.unknown_categories
-        )
+        return TabularPreprocessor.fit(df.iloc[train], self.numeric, self.categorical, self.classes, **self.options())
 
 
 class ImageClassification(_Classification):

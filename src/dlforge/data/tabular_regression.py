@@ -14,36 +14,30 @@ import numpy as np
 import pandas as pd
 
 from dlforge.data import validate
-from dlforge.data.preprocess import TabularPreprocessor, check_unknown_policy
-from dlforge.data.specs import Spec, tabular_raw
+from dlforge.data.preprocess import TabularPreprocessor
+from dlforge.data.specs import Spec, TabularFeatures
 
 
 class TabularRegressionPreprocessor(TabularPreprocessor):
     """TabularPreprocessor's features plus a standardised target (train mean and std)."""
 
     def __init__(
-        self,
-        numeric: dict[str, list[float]],
-        categorical: dict[str, list[Any]],
-        target: list[float],
-        unknown: str = "error",
+        self, numeric: dict[str, list[float]], categorical: dict[str, list[Any]], target: list[float], **options
     ):
-        super().__init__(numeric, categorical, classes=[], unknown=unknown)
+        super().__init__(numeric, categorical, classes=[], **options)
         self.target = target  # [mean, std] of the target on train
 
     @classmethod
     def fit(
-        cls,
-        train: pd.DataFrame,
-        numeric: Sequence[str],
-        categorical: Sequence[str],
-        target: str,
-        unknown: str = "error",
+        cls, train: pd.DataFrame, numeric: Sequence[str], categorical: Sequence[str], target: str, **options
     ) -> TabularRegressionPreprocessor:  # type: ignore[override]
         """The features' statistics from TabularPreprocessor.fit, then the target's."""
-        features = TabularPreprocessor.fit(train, numeric, categorical, [])
+        features = TabularPreprocessor.fit(train, numeric, categorical, [], **options)
         y = train[target].astype("float64")
-        return cls(features.numeric, features.categorical, [float(y.mean()), float(y.std(ddof=0)) or 1.0], unknown)
+        state = {k: v for k, v in features.state().items() if k != "classes"}
+        pre = cls(**state, target=[float(y.mean()), float(y.std(ddof=0)) or 1.0])
+        pre.fit_report = features.fit_report
+        return pre
 
     @property
     def model_args(self) -> dict[str, dict[str, Any]]:
@@ -59,16 +53,11 @@ class TabularRegressionPreprocessor(TabularPreprocessor):
         return np.asarray(y, dtype=np.float64) * std + mean
 
     def state(self) -> dict[str, Any]:
-        return {
-            "numeric": self.numeric,
-            "categorical": self.categorical,
-            "target": self.target,
-            "unknown": self.unknown,
-        }
+        return {**{k: v for k, v in super().state().items() if k != "classes"}, "target": self.target}
 
 
-class TabularRegression(Spec):
-    """A user's table: numeric and categorical feature columns and one numeric target column."""
+class TabularRegression(TabularFeatures, Spec):
+    """A user's table: numeric, date/time and categorical feature columns and one numeric target column."""
 
     def __init__(
         self,
@@ -76,27 +65,28 @@ class TabularRegression(Spec):
         target: str,
         numeric: list[str],
         categorical: list[str],
-        unknown_categories: str = "error",
+        unknown_categories: str = "other",
+        missing: str = "impute",
+        min_category_rows: int = 5,
+        datetime: list[str] | None = None,
         name: str = "data",
     ):
         super().__init__(source, name)
-        self.target, self.numeric, self.categorical = target, list(numeric), list(categorical)
-        self.unknown_categories = check_unknown_policy(
-            unknown_categories
-        )  # served rows with a category unseen in train: error | ignore
-        self.feature_columns = [*self.numeric, *self.categorical]
+        self.target = target
+        self.features(numeric, categorical, datetime, missing, unknown_categories, min_category_rows)
 
     def validate(self, df: pd.DataFrame) -> None:
         validate.require_columns(df, [self.target, *self.feature_columns], self.name)
-        validate.no_missing(df, [self.target, *self.feature_columns], self.name)
-        validate.numeric(df, [self.target, *self.numeric], self.name)
+        validate.no_missing(df, [self.target], self.name)  # a row without its target: always refused
+        validate.numeric(df, [self.target], self.name)
+        self.validate_features(df)
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> TabularRegressionPreprocessor:
         return TabularRegressionPreprocessor.fit(
-            df.iloc[train], self.numeric, self.categorical, self.target, self.unknown_categories
+            df.iloc[train], self.numeric, self.categorical, self.target, **self.options()
         )
 
     def examples(self, df: pd.DataFrame, idx: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
         """Raw feature columns as a served model receives them, and the target in natural units."""
         rows = df.iloc[idx]
-        return tabular_raw(rows, self.numeric, self.categorical), pd.to_numeric(rows[self.target]).to_numpy(np.float64)
+        return self.raw(rows), pd.to_numeric(rows[self.target]).to_numpy(np.float64)

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from dlforge.data import validate
-from dlforge.data.preprocess import Preprocessor, _Classes
+from dlforge.data.columns import short
+from dlforge.data.preprocess import Preprocessor, _Classes, check_policy
 from dlforge.data.specs import _Classification
 from dlforge.errors import UserError
 
@@ -29,37 +30,51 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(_MARKUP.sub(" ", text).lower())
 
 
-def check_texts(texts: pd.Series, column: str, where: str) -> None:
-    """Every text must be a non-empty string: name the column and the first bad row."""
+def check_texts(texts: pd.Series, column: str, where: str, missing: str = "refuse") -> pd.Series:
+    """The texts, checked: strings only, naming the column and the first bad row. missing="refuse": a gap
+    (NaN, None, JSON null) or a blank text is refused; "impute": a gap is an empty text (and blank is allowed)."""
     frame = texts.to_frame(column)
     frame.attrs = dict(texts.attrs)
+    gaps = texts.isna().to_numpy()
     for row, value in enumerate(texts.tolist()):
-        if not isinstance(value, str):
-            what = (
-                "missing value (NaN)"
-                if value is None or (isinstance(value, float) and np.isnan(value))
-                else f"expected a text, got {value!r}"
-            )
-            raise UserError(f"{where}: {validate.at(frame, row, column)}: {what}")
-        if not value.strip():
+        if gaps[row] and missing == "refuse":
+            raise UserError(f"{where}: {validate.at(frame, row, column)}: missing value (NaN)")
+        if not gaps[row] and not isinstance(value, str):
+            raise UserError(f"{where}: {validate.at(frame, row, column)}: expected a text, got {short(value)}")
+        if not gaps[row] and missing == "refuse" and not value.strip():
             raise UserError(f"{where}: {validate.at(frame, row, column)}: empty text")
+    return texts.where(~gaps, "") if gaps.any() else texts
 
 
 class TextPreprocessor(_Classes, Preprocessor):
     """Raw texts → (n, max_len) int64 word ids, padded with 0 at the end or cut after max_len words."""
 
-    def __init__(self, column: str, vocabulary: list[str], max_len: int, classes: list[Any]):
+    def __init__(self, column: str, vocabulary: list[str], max_len: int, classes: list[Any], missing: str = "refuse"):
         self.column, self.vocabulary, self.max_len, self.classes = column, list(vocabulary), int(max_len), list(classes)
+        self.missing = check_policy("missing", missing)  # a missing text: refused, or read as an empty text
         self.ids = {w: i + 2 for i, w in enumerate(self.vocabulary)}
 
     @classmethod
     def fit(
-        cls, texts: Iterable[str], column: str, max_len: int, min_freq: int, max_vocab: int, classes: list[Any]
+        cls,
+        texts: Iterable[str],
+        column: str,
+        max_len: int,
+        min_freq: int,
+        max_vocab: int,
+        classes: list[Any],
+        missing: str = "refuse",
     ) -> TextPreprocessor:
         """Words seen at least `min_freq` times in the training texts, most frequent first (ties by word)."""
         counts = Counter(w for t in texts for w in tokenize(t))
         ranked = sorted((w for w, n in counts.items() if n >= min_freq), key=lambda w: (-counts[w], w))
-        return cls(column, ranked[:max_vocab], max_len, classes)
+        return cls._fitted(column, ranked[:max_vocab], max_len, classes, missing)
+
+    @classmethod
+    def _fitted(cls, column: str, vocabulary: list[str], max_len: int, classes: list[Any], missing: str, **more):
+        pre = cls(column, vocabulary, max_len, classes, missing=missing, **more)
+        pre.fit_report = {"missing": pre.missing}
+        return pre
 
     @property
     def model_args(self) -> dict[str, dict[str, Any]]:
@@ -81,8 +96,15 @@ class TextPreprocessor(_Classes, Preprocessor):
             )
         else:
             texts = pd.Series(list(raw), dtype=object)
-        check_texts(texts, self.column, "input")
-        return texts.reset_index(drop=True)
+        filled = check_texts(
+            texts,
+            self.column,
+            raw.attrs.get(validate.WHERE, "input") if isinstance(raw, pd.DataFrame) else "input",
+            self.missing,
+        )
+        gaps = int(texts.isna().sum())
+        self.set_counts({"imputed": {self.column: gaps} if gaps else {}, "unseen": {}})
+        return filled.reset_index(drop=True)
 
     def transform(self, raw: Any) -> np.ndarray:
         texts = self.texts(raw).tolist()
@@ -95,7 +117,13 @@ class TextPreprocessor(_Classes, Preprocessor):
         return out
 
     def state(self) -> dict[str, Any]:
-        return {"column": self.column, "vocabulary": self.vocabulary, "max_len": self.max_len, "classes": self.classes}
+        return {
+            "column": self.column,
+            "vocabulary": self.vocabulary,
+            "max_len": self.max_len,
+            "classes": self.classes,
+            "missing": self.missing,
+        }
 
 
 def rdataset_pair(package: str, train: str, test: str, marker: str = "is_test") -> pd.DataFrame:
@@ -123,10 +151,12 @@ class TextClassification(_Classification):
         min_freq: int,
         max_vocab: int,
         test_column: str | None = None,
+        missing: str = "impute",
         name: str = "data",
     ):
         super().__init__(source, target, classes, name)
         self.text, self.test_column = text, test_column
+        self.missing = check_policy("missing", missing)  # a missing text: read as an empty text, or refused
         self.max_len, self.min_freq, self.max_vocab = max_len, min_freq, max_vocab
         self.feature_columns = [text]
 
@@ -134,7 +164,7 @@ class TextClassification(_Classification):
         validate.require_columns(
             df, [self.text, self.target, *([self.test_column] if self.test_column else [])], self.name
         )
-        check_texts(df[self.text], self.text, self.name)
+        check_texts(df[self.text], self.text, self.name, self.missing)
         super().validate(df)
         if self.test_column:
             validate.allowed_values(df, self.test_column, [True, False], self.name)
@@ -153,9 +183,22 @@ class TextClassification(_Classification):
         return {"train": np.sort(train), "val": np.sort(val_idx), "test": np.flatnonzero(is_test)}
 
     def raw(self, df: pd.DataFrame) -> pd.DataFrame:
-        return df[[self.text]].astype(str).reset_index(drop=True)
+        """The text column as served, a gap as the empty text it is read as (data.missing=impute)."""
+        texts = df[self.text]
+        out = texts.astype(object).where(texts.notna(), "").to_frame(self.text)
+        out.attrs = {**df.attrs, validate.WHERE: self.name}
+        return out
+
+    def train_texts(self, df: pd.DataFrame, train: np.ndarray) -> pd.Series:
+        return df[self.text].iloc[train].fillna("")
 
     def fit(self, df: pd.DataFrame, train: np.ndarray) -> TextPreprocessor:
         return TextPreprocessor.fit(
-            df[self.text].iloc[train], self.text, self.max_len, self.min_freq, self.max_vocab, self.classes
+            self.train_texts(df, train),
+            self.text,
+            self.max_len,
+            self.min_freq,
+            self.max_vocab,
+            self.classes,
+            self.missing,
         )

@@ -3,7 +3,8 @@
 Where a row is named: a table read from the user's file (dlforge.data.sources.table marks it with
 `df.attrs["path"]`) is named as an editor shows it, `<file> line <n>` (the header is line 1, so the
 first data row is line 2; blank lines and quoted line breaks are counted as the file has them);
-anything else (an in-memory frame, a served request) as `row <i>`, counting from 0.
+a Parquet file as `<file> row <n>` counting from 1; anything else (an in-memory frame, a served
+request) as `row <i>`, counting from 0. Messages list at most a few values (columns.listing).
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dlforge.data.columns import listing, numbers, short, unreadable_dates
 from dlforge.errors import UserError
 
 PATH = "path"  # df.attrs key holding the file a table was read from
+WHERE = "where"  # df.attrs key naming who reads the rows (a data spec at prepare; a request is "input")
 
 
 def file_line(path: str, row: int) -> int:
     """The 1-based line where data row `row` (0-based, as pandas counts them) starts in CSV `path`."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as f:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         reader = csv.reader(f)
         start, record = 1, -1  # the header is record -1
         for fields in reader:
@@ -40,7 +43,7 @@ def at(df: pd.DataFrame, row: int, column: str | None = None) -> str:
     label = df.index[row] if len(df.index) > row else row
     col = f"column '{column}'" if column is not None else ""
     if path and str(path).endswith(".parquet"):
-        return f"{path} row {label}" + (f", {col}" if col else "")
+        return f"{path} row {int(label) + 1}" + (f", {col}" if col else "")
     if path:
         return f"{path} line {file_line(path, int(label))}" + (f", {col}" if col else "")
     return f"{col} row {label}".strip()
@@ -50,7 +53,7 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], where: str) -> Non
     missing = [c for c in columns if c not in df.columns]
     if missing:
         src = f" of {df.attrs[PATH]}" if df.attrs.get(PATH) else ""
-        raise UserError(f"{where}: missing column '{missing[0]}'{src} (has: {', '.join(map(str, df.columns[:12]))})")
+        raise UserError(f"{where}: missing column '{missing[0]}'{src} (has: {listing(list(map(str, df.columns)), 12)})")
 
 
 def no_missing(df: pd.DataFrame, columns: Sequence[str], where: str) -> None:
@@ -65,11 +68,17 @@ def numeric(
 ) -> None:
     """Numbers only: no text, no inf, and inside [low, high] when given."""
     for c in columns:
-        values = pd.to_numeric(df[c], errors="coerce")
+        values = numbers(df[c])
         bad = values.isna() & df[c].notna()
         if bad.any():
             row = int(np.argmax(bad.to_numpy()))
-            raise UserError(f"{where}: {at(df, row, c)}: expected a number, got {df[c].iloc[row]!r}")
+            got = df[c].iloc[row]
+            hint = (
+                "; a date/time: declare the column in data.datetime"
+                if not unreadable_dates(df[c].iloc[[row]]).any()
+                else ""
+            )
+            raise UserError(f"{where}: {at(df, row, c)}: expected a number, got {short(got)}{hint}")
         inf = np.isinf(values.to_numpy(np.float64, na_value=np.nan))
         if inf.any():
             row = int(np.argmax(inf))
@@ -84,7 +93,21 @@ def allowed_values(df: pd.DataFrame, column: str, allowed: Sequence, where: str)
     ok = df[column].isin(list(allowed)).to_numpy()
     if not ok.all():
         row = int(np.argmin(ok))
-        raise UserError(f"{where}: {at(df, row, column)}: value {df[column].iloc[row]!r} is not one of {list(allowed)}")
+        raise UserError(
+            f"{where}: {at(df, row, column)}: value {short(df[column].iloc[row])} is not one of {listing(list(allowed))}"
+        )
+
+
+def dates(df: pd.DataFrame, columns: Sequence[str], where: str) -> None:
+    """Dates/times in ISO 8601 form (or timestamps already); a gap is left to data.missing."""
+    for c in columns:
+        bad = unreadable_dates(df[c])
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise UserError(
+                f"{where}: {at(df, row, c)}: expected a date/time like 2024-03-01 or 2024-03-01T13:45, "
+                f"got {short(df[c].iloc[row])}"
+            )
 
 
 def enough_rows(df: pd.DataFrame, where: str, minimum: int) -> None:

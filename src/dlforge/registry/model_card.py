@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from dlforge import keys as K
+from dlforge.data.report import card_lines
 
 MAX_CHARS = 5000  # MLflow's model_versions.description column
 _HISTORY_ROWS = 5
@@ -63,6 +64,7 @@ def render(
     history: list[dict[str, Any]],
     requests: Any,
     explanation: str | None = None,
+    preprocessing: list[str] | None = None,
 ) -> str:
     """The card as Markdown (at most MAX_CHARS characters)."""
     sizes = ", ".join(f"{s} {n}" for s, n in data["sizes"].items())
@@ -83,6 +85,7 @@ def render(
         f"- split (seed {data['seed']}): {sizes} rows; val {data['val']:g}, test {data['test']:g} of the rows",
         f"- prepared-data hash: `{lineage.get(K.DATA_HASH, 'unknown')}`",
         "",
+        *(preprocessing or []),
         "## Test metrics (same test requests for every method)",
         *metrics_table(metrics),
         "",
@@ -155,6 +158,7 @@ def describe(
         history=aliases.history(client, name),
         requests=requests,
         explanation=explanation,
+        preprocessing=card_lines(prepared.meta.get("report", {})),  # gaps imputed, rare/unseen categories
     )
     client.update_model_version(name, str(version), description=card)
     return card

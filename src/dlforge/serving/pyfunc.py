@@ -11,10 +11,14 @@ anything that is not a finite number), extra columns (the target, an id) are ign
 refusal is one short reason naming the column and row. Bad requests raise RequestError
 (INVALID_PARAMETER_VALUE: HTTP 400 with a JSON body `{"error_code": ..., "message": reason}`),
 whose message stays the reason even where MLflow's scoring server prefixes a dump of the input.
+Gaps (NaN, None, JSON null) and categories never seen in train are handled as prepare handled them
+(data.missing, data.unknown_categories: dlforge.data.preprocess); a request that had any gets one
+log line counting them per column (logger `dlforge.serving`).
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import mlflow.models
@@ -26,9 +30,12 @@ from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from dlforge import names
 from dlforge.data.preprocess import from_state
+from dlforge.data.report import request_line
 from dlforge.errors import UserError
 from dlforge.io import read_json
 from dlforge.models.checkpoint import load_net
+
+log = logging.getLogger("dlforge.serving")
 
 
 class RequestError(MlflowException):
@@ -92,9 +99,13 @@ class DlforgeModel(mlflow.pyfunc.PythonModel):
         if _no_rows(model_input):
             raise RequestError("input: the request has no rows; expected at least one")
         try:
-            return self.serving.serve(self.net, self.pre, model_input, params)
+            out = self.serving.serve(self.net, self.pre, model_input, params)
         except UserError as e:
             raise RequestError(str(e)) from None
+        line = request_line(self.pre.counts, len(out))
+        if line:
+            log.warning(line)
+        return out
 
 
 # Models-from-code: MLflow logs this file and runs it at load time instead of unpickling an object.
