@@ -1,7 +1,8 @@
 """Serving takes what users naturally send, and refuses the rest with one short reason.
 
 The byo_tabular champion is trained briefly from a copy of the example CSV whose flipper lengths are
-written as integers (as many real files are). The user's own file, read with `pd.read_csv` (integer
+written as integers (as many real files are), with the strict settings (data.missing=refuse,
+data.unknown_categories=refuse: gaps and unseen categories are refused; test_messy_table serves the defaults). The user's own file, read with `pd.read_csv` (integer
 columns, the target column still in it), must score through the champion unchanged, in Python and
 over real HTTP (`mlflow models serve`); bad requests get HTTP 400 with a JSON body whose message is
 the reason alone (no dump of the input or the schema). Cases are listed in docs/reliability.md.
@@ -10,7 +11,6 @@ the reason alone (no dump of the input or the schema). Cases are listed in docs/
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +48,8 @@ def champion(tmp_path_factory) -> dict:
         f"tracking.uri={uri}",
         "trainer.max_epochs=3",
         "callbacks.progress_bar=null",
+        "data.missing=refuse",
+        "data.unknown_categories=refuse",
     ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("config", overrides=overrides)
@@ -152,22 +154,24 @@ def test_empty_and_malformed_bodies_get_400_with_a_json_body(server, data, statu
     assert "Failed to predict" not in body["message"], body  # (MLflow echoes a body that is not JSON at all)
 
 
-def test_unknown_categories_ignore_policy_scores_the_batch_and_logs_a_count(champion, tmp_path, caplog):
-    """data.unknown_categories=ignore: the unseen category becomes all zeros; one log line counts it."""
+def test_unknown_categories_other_policy_scores_the_batch_and_counts_the_rows(champion):
+    """data.unknown_categories=other: an unseen category encodes as <other> (all zeros where train had no rare
+    values); the served model logs one line counting it."""
     from dlforge.data.preprocess import from_state
+    from dlforge.data.report import request_line
     from dlforge.io import read_json
 
     state = read_json(Path(champion["root"]) / "data/preprocess.json")
-    assert state["unknown"] == "error"  # the default, stored with the model
-    pre = from_state({**state, "unknown": "ignore"})
+    assert state["unknown"] == "refuse" and state["missing"] == "refuse"  # stored with the model
+    pre = from_state({**state, "unknown": "other"})
     batch = pd.DataFrame([ROW] * 9999 + [{**ROW, "island": "Atlantis"}])
-    with caplog.at_level(logging.WARNING, logger="dlforge.serving"):
-        x = pre.transform(batch)
-    start = len(pre.numeric)  # one-hot blocks follow the numeric columns, in the order of pre.categorical
+    x = pre.transform(batch)
+    start = len(pre.numeric)  # one-hot blocks follow the numeric features, in the order of pre.categorical
     island = list(range(start, start + len(pre.categorical["island"])))
+    assert pre.categorical["island"] == ["Biscoe", "Dream", "Torgersen"]  # no rare island in train: no <other> level
     assert x.shape[0] == 10_000 and x[-1, island].tolist() == [0.0] * 3 and x[0, island].sum() == 1.0
-    assert pre.unknown_counts == {"island": 1}
-    assert "column 'island' 1 of 10000 rows" in caplog.text
+    assert pre.counts == {"imputed": {}, "unseen": {"island": 1}}
+    assert request_line(pre.counts, 10_000) == "input: column 'island' 1 of 10000 rows unseen in train -> <other>"
 
 
 def test_unknown_categories_policy_is_declared_in_the_data_config(tmp_path, capsys):
@@ -179,7 +183,7 @@ def test_unknown_categories_policy_is_declared_in_the_data_config(tmp_path, caps
             overrides=["experiment=byo_tabular", f"paths.prepared={tmp_path}/p", "data.unknown_categories=ignore"],
         )
         prepare.run(cfg)
-        assert json.loads((tmp_path / "p/preprocess.json").read_text())["unknown"] == "ignore"
+        assert json.loads((tmp_path / "p/preprocess.json").read_text())["unknown"] == "other"  # ignore: its old name
         bad = compose(
             "config",
             overrides=["experiment=byo_tabular", f"paths.prepared={tmp_path}/q", "data.unknown_categories=skip"],
@@ -189,6 +193,6 @@ def test_unknown_categories_policy_is_declared_in_the_data_config(tmp_path, caps
 
     with pytest.raises(Exception) as e:
         prepare.run(bad)
-    assert "config key 'data.unknown_categories': expected one of ['error', 'ignore'], got 'skip'" in one_line(e.value)
+    assert "config key 'data.unknown_categories': expected one of ['other', 'refuse'], got 'skip'" in one_line(e.value)
     assert isinstance(e.value, UserError) or isinstance(e.value.__cause__, UserError)
     assert not (tmp_path / "q").exists()

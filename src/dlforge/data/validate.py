@@ -53,7 +53,14 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], where: str) -> Non
     missing = [c for c in columns if c not in df.columns]
     if missing:
         src = f" of {df.attrs[PATH]}" if df.attrs.get(PATH) else ""
-        raise UserError(f"{where}: missing column '{missing[0]}'{src} (has: {listing(list(map(str, df.columns)), 12)})")
+        raise UserError(f"{where}: missing column '{missing[0]}'{src} (has: {_names(df.columns)})")
+
+
+def _names(columns: Sequence[Any], shown: int = 12) -> str:
+    """`a, b, c … and 40 more`: a table's column names for a one-line message."""
+    names = [str(c) for c in columns]
+    more = f" … and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 
 def no_missing(df: pd.DataFrame, columns: Sequence[str], where: str) -> None:
