@@ -29,6 +29,21 @@ from conftest import run_entry, run_stage
             "config key 'data.target': expected str, got int 123",
         ),
         (
+            "prepare",
+            ["experiment=byo_tabular", "data.missing=drop"],
+            "config key 'data.missing': expected one of ['impute', 'refuse'], got 'drop'",
+        ),
+        (
+            "prepare",
+            ["experiment=byo_tabular", "data.min_category_rows=0"],
+            "config key 'data.min_category_rows': expected an integer >= 1, got 0",
+        ),
+        (
+            "prepare",
+            ["experiment=byo_tabular", "data.unknown_categories=skip"],
+            "config key 'data.unknown_categories': expected one of ['other', 'refuse'], got 'skip'",
+        ),
+        (
             "train",
             ["experiment=credit_default", "trainer.max_epochs=ten"],
             "config key 'trainer.max_epochs': expected int or None, got str 'ten'",
