@@ -569,7 +569,7 @@ DEEP_CASES = [  # (id, experiment, column, bad value, extra overrides, what the 
         "agent",
         "agent_new_" + "x" * 60,
         [*TABLE, "data.unknown_categories=refuse"],
-        "column 'agent': unknown category 'agent_new_xxxxxxxxxxxxxxxxxxxxxxxxxx…",
+        "column 'agent': unknown category 'agent_new_xxxxxxxxxxxxxxxxxx… (known: ['agent_a', 'agent_b'])",
     ),
     ("text-missing", "byo_text", "note", None, TEXT, "column 'note': missing value (NaN)"),
     ("text-empty", "byo_text", "note", "  ", TEXT, "column 'note': empty text"),

@@ -183,3 +183,13 @@ def test_old_unknown_category_names_still_load_and_configure():
         UserError, match=r"'data.unknown_categories': expected one of \['other', 'refuse'\], got 'skip'"
     ):
         _spec(_frame(), unknown_categories="skip")
+
+
+def test_a_wide_category_list_is_cut_to_a_few_values_in_one_short_line():
+    train = pd.DataFrame({"agent": [f"agent_{k:03d}_{'x' * 30}" for k in range(300)]})
+    pre = TabularPreprocessor.fit(train, [], ["agent"], [0, 1], unknown="refuse")
+    with pytest.raises(UserError) as e:
+        pre.transform(pd.DataFrame({"agent": ["agent_000_" + "x" * 30, "someone new " * 20]}))
+    message = str(e.value)
+    assert message.startswith("input: column 'agent' row 1: unknown category 'someone new someone new some…")
+    assert message.endswith(", … and 295 more])") and len(message) < 300, message

@@ -21,16 +21,16 @@ SHOWN = 5  # values a message lists before "… and N more"
 
 
 def listing(values: Sequence[Any], shown: int = SHOWN) -> str:
-    """`['a', 'b', … and 7 more]`: a few values for a one-line message (each cut to 40 characters)."""
-    head = [repr(v) if len(repr(v)) <= 40 else repr(v)[:37] + "…'" for v in list(values)[:shown]]
+    """`['a', 'b', … and 7 more]`: a few values for a one-line message (each cut as `short` cuts it)."""
+    head = [short(v) for v in list(values)[:shown]]
     more = len(values) - len(head)
     return "[" + ", ".join(head) + (f", … and {more} more" if more > 0 else "") + "]"
 
 
 def short(value: Any) -> str:
-    """repr(value), cut to 40 characters: a user's value inside a one-line message."""
+    """repr(value), cut to 30 characters: a user's value inside a one-line message."""
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "…"
+    return text if len(text) <= 30 else text[:29] + "…"
 
 
 def is_missing(values: pd.Series) -> np.ndarray:

@@ -44,7 +44,7 @@ def image_folder(path: str, size: list[int], resize: bool = True) -> pd.DataFram
     ]
     if not files:
         raise UserError(
-            f"data.source.path: no {'/'.join(EXTENSIONS)} images in the class subfolders of '{path}' ({', '.join(d.name for d in classes)})"
+            f"data.source.path: no {'/'.join(EXTENSIONS)} images in the class subfolders of '{path}' ({', '.join(d.name for d in classes[:5])}{f' … and {len(classes) - 5} more' if len(classes) > 5 else ''})"
         )
     empty = [d for d in classes if not any(label == d.name for _, label in files)]
     if empty:
