@@ -193,3 +193,26 @@ def test_a_wide_category_list_is_cut_to_a_few_values_in_one_short_line():
     message = str(e.value)
     assert message.startswith("input: column 'agent' row 1: unknown category 'someone new someone new some…")
     assert message.endswith(", … and 295 more])") and len(message) < 300, message
+
+
+def test_prepare_report_reads_as_one_line_metrics_and_a_card_section():
+    from dlforge.data import report
+
+    fitted = {"missing": "impute", "unknown_categories": "other", "min_category_rows": 5, "datetime": {"d": []}}
+    fitted["rare"] = {"agent": {"levels": 9, "rows": 20}}
+    imputed = {"train": {"tenure": 7, "plan": 2}, "val": {"tenure": 1}, "test": {}}
+    found = report.build(fitted, imputed, {"train": {}, "val": {"agent": 3}, "test": {"agent 2": 1}})
+    assert report.summary(found) == (
+        "imputed: plan 2, tenure 8; <other>: agent 9 rare levels (20 train rows); "
+        "unseen in val/test: agent 3, agent 2 1; dates expanded: d"
+    )
+    assert report.metrics(found) == {
+        "prepare_imputed": 10.0,
+        "prepare_unseen_categories": 4.0,
+        "prepare_imputed/tenure": 8.0,
+        "prepare_imputed/plan": 2.0,
+        "prepare_unseen_categories/agent": 3.0,
+        "prepare_unseen_categories/agent 2": 1.0,
+        "prepare_rare_levels/agent": 9.0,
+    }
+    assert report.card_lines(found)[1] == f"- {report.summary(found)}" and report.build({}, imputed, {}) == {}

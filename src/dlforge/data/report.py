@@ -50,7 +50,9 @@ def summary(report: dict) -> str:
         return ""
     imputed, unseen, rare = _total(report.get("imputed", {})), _total(report.get("unseen", {})), report.get("rare", {})
     parts = [
-        f"imputed ({report['missing']}): " + (_columns(imputed, lambda c, n: f"{c} {n}") if imputed else "none"),
+        "missing values refused (data.missing=refuse)"
+        if report["missing"] == "refuse"
+        else "imputed: " + (_columns(imputed, lambda c, n: f"{c} {n}") if imputed else "none"),
     ]
     if "min_category_rows" in report:
         parts.append(
