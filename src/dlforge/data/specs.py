@@ -8,6 +8,7 @@ The prepare stage drives every spec the same way (pipelines/prepare.py):
     raw, t = spec.examples(df, rows)            # raw model inputs (as served) and natural-unit targets of
                                                 # row positions: called a chunk of each split at a time
     extras = spec.extras(df, idx, pre)          # other arrays fitted at prepare time (optional)
+    gaps = spec.gaps(df, rows)                  # missing values it imputes per column (prepare's report)
 
 so a new kind of data is a new spec class, never a new stage.
 """
