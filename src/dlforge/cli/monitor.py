@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     train_table, kinds = summaries.inputs(data.raw("train"), pre)
     batch_table, _ = summaries.inputs(raw, pre)
     inputs = drift.compare(train_table, batch_table, kinds, thresholds)
-    rows = len(batch_table)
+    rows = len(batch) if not isinstance(batch, list) else len(raw)
     found = _labels(args, batch, champion.cfg, rows)
 
     # Predictions: the batch and the champion's test split, both through its served pyfunc

@@ -6,7 +6,9 @@ few numbers per row:
     images   mean and std of the pixel intensities
     audio    loudness (RMS and peak, dBFS) of each clip as the model hears it (cut or padded to its length)
     text     words per text and the share of words outside the model's vocabulary (OOV rate)
-    series   the window's level (mean), spread (std) and net change (last - first value)
+    series   the window's level (mean), spread (std) and net change (last - first value), of every
+             window-th window only: sliding windows overlap, and counting a value 48 times would make
+             the two-sample tests as confident as 48 times the data
 Predictions: the predicted class and its probability (classifiers), the value (regression, forecasts,
 ratings), or the generated images' intensity statistics (generators).
 Each summary returns (table, {column: "numeric" | "categorical"}).
@@ -95,7 +97,7 @@ def _text(raw: Any, pre: Any) -> tuple[pd.DataFrame, Kinds]:
 
 
 def _series(raw: Any, pre: Any) -> tuple[pd.DataFrame, Kinds]:
-    w = pre.windows(raw)
+    w = pre.windows(raw)[:: pre.window]  # sliding windows share values: every window-th one counts each value once
     table = pd.DataFrame({"level": w.mean(1), "spread": w.std(1), "change": w[:, -1] - w[:, 0]})
     return table, dict.fromkeys(table.columns, "numeric")
 
