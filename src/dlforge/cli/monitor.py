@@ -72,13 +72,18 @@ def _digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _labels(args: argparse.Namespace, batch: Any, cfg: Any, rows: int) -> tuple[Any, str] | None:
-    """The batch's labels (a Series) and where they came from: --labels, else the table's target column."""
+def _labels(args: argparse.Namespace, batch: Any, cfg: Any, rows: int, generator: bool) -> tuple[Any, str] | None:
+    """The batch's labels (a Series) and where they came from: --labels, else the table's target column
+    (a generator's `label` column is the class it is asked for, not an outcome: it has no labels)."""
     import pandas as pd
 
     from dlforge.cli.predict import read_input
 
     column = cfg.data.get("target") or cfg.data.get("rating")
+    if args.labels and generator:
+        raise UserError(
+            f"--labels '{args.labels}': a generator's batch has no labels to score (its gate compares images)"
+        )
     if args.labels:
         got = read_input(Path(args.labels))
         if isinstance(got, pd.DataFrame):
@@ -89,7 +94,7 @@ def _labels(args: argparse.Namespace, batch: Any, cfg: Any, rows: int) -> tuple[
         if len(series) != rows:
             raise UserError(f"--labels '{args.labels}': {len(series)} labels for a batch of {rows} rows")
         return series, f"--labels '{args.labels}'"
-    if isinstance(batch, pd.DataFrame) and column and column in batch.columns:
+    if isinstance(batch, pd.DataFrame) and column and column in batch.columns and not generator:
         return batch[column].reset_index(drop=True), f"column '{column}'"
     return None
 
@@ -125,11 +130,11 @@ def run(args: argparse.Namespace) -> int:
                 pre.check_rate(rate)
             except UserError as e:
                 raise UserError(f"input '{file}': {e}") from None
-    train_table, kinds = summaries.inputs(data.raw("train"), pre)
+    train_table, kinds = summaries.inputs(summaries.train_inputs(data, pre), pre)
     batch_table, _ = summaries.inputs(raw, pre)
     inputs = drift.compare(train_table, batch_table, kinds, thresholds)
     rows = len(batch) if not isinstance(batch, list) else len(raw)
-    found = _labels(args, batch, champion.cfg, rows)
+    found = _labels(args, batch, champion.cfg, rows, summaries.family(pre) == "requests")
 
     # Predictions: the batch and the champion's test split, both through its served pyfunc
     with warnings.catch_warnings():
@@ -158,9 +163,7 @@ def run(args: argparse.Namespace) -> int:
         metric = champion.tags.get(K.GATE + "metric")
         if metric is None or f"test_{metric}" not in champion.tags:
             raise UserError(f"{champion.name} v{champion.version}: no gate metric and test figure among its tags")
-        if summaries.family(pre) == "requests":
-            raise UserError(f"{found[1]}: a generator's batch has no labels to score (its gate compares images)")
-        truth = labels.natural(found[0], pre, found[1])
+        truth = labels.truth(found[0], pre, found[1], batch)
         strata = truth if getattr(pre, "classes", None) else None
         judged = labels.judge(
             task,

@@ -36,6 +36,18 @@ def natural(labels: pd.Series, pre: Any, where: str) -> np.ndarray:
         raise UserError(f"{where}: expected numeric labels ({' '.join(str(e).split())[:120]})") from e
 
 
+def truth(labels: pd.Series, pre: Any, where: str, batch: Any) -> np.ndarray:
+    """What `Task.metric` compares predictions with (`Task.reference` of the family) for the batch's rows."""
+    from dlforge.monitor.summaries import family
+
+    values = natural(labels, pre, where)
+    if family(pre) == "ratings":  # Recommendation.reference: (rating, user id) per request row
+        from dlforge.data.ratings import USER
+
+        return np.stack([values, pd.to_numeric(batch[USER]).to_numpy(np.float64)], 1)
+    return values
+
+
 def judge(
     task: Any,
     metric: str,

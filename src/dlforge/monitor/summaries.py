@@ -44,6 +44,14 @@ def family(pre: Preprocessor) -> str:
     raise UserError(f"dlforge monitor: no input summary for preprocessor {kind}")
 
 
+def train_inputs(data: Any, pre: Preprocessor) -> Any:
+    """The training split as the served model's requests: its raw inputs, or for a generator the
+    requested labels (its raw inputs are the real images it learnt from, not requests)."""
+    if family(pre) == "requests":
+        return pd.DataFrame({"label": np.asarray(pre.classes, dtype=object)[data.targets("train")]})
+    return data.raw("train")
+
+
 def inputs(raw: Any, pre: Preprocessor) -> tuple[pd.DataFrame, Kinds]:
     """The batch's (or a split's) raw inputs as summary columns."""
     return _INPUTS[family(pre)](raw, pre)
