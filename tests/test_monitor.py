@@ -22,6 +22,8 @@ from dlforge.cli import main
 from dlforge.data import prepared as prepared_data
 from dlforge.monitor.verdict import EXIT_CODES
 
+pytestmark = pytest.mark.slow  # a trained champion and a dozen monitor runs: not in make test-fast
+
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory, tiny_registry) -> tuple[Path, str, Path]:

@@ -35,31 +35,6 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: run(args))
 
 
-def settings(config_dir: str, overrides: list[str]) -> Any:
-    """conf/monitor/default.yaml with `overrides`, type-checked against dlforge.config.schema.Monitor."""
-    from hydra import compose, initialize_config_dir
-    from hydra.errors import HydraException
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
-
-    from dlforge.config.schema import Monitor
-
-    folder = Path(config_dir).resolve()
-    if not (folder / "monitor" / "default.yaml").is_file():
-        raise UserError(f"--config-dir '{config_dir}': no monitor/default.yaml there (run from the repository root)")
-    bad = [o for o in overrides if not o.startswith("monitor.")]
-    if bad:
-        raise UserError(f"override '{bad[0]}': expected monitor.KEY=VALUE (keys: conf/monitor/default.yaml)")
-    try:
-        with initialize_config_dir(config_dir=str(folder), version_base="1.3"):
-            cfg = compose("monitor/default", overrides=overrides)
-        return OmegaConf.merge(OmegaConf.structured(Monitor), cfg.monitor)
-    except (HydraException, OmegaConfBaseException) as e:
-        raise UserError(
-            f"config key in {overrides or 'conf/monitor/default.yaml'}: {' '.join(str(e).split())[:200]}"
-        ) from e
-
-
 def _digest(path: Path) -> str:
     if path.is_dir():
         from dlforge.io import tree_hash
@@ -107,12 +82,12 @@ def run(args: argparse.Namespace) -> int:
     from dlforge import keys as K
     from dlforge.cli.predict import _cast_to_signature, _predict_clips, read_input
     from dlforge.io import atomic_dir
-    from dlforge.monitor import drift, labels, reference, report, summaries, tracking, verdict
+    from dlforge.monitor import drift, labels, reference, report, settings, summaries, tracking, verdict
     from dlforge.tasks.base import build as build_task
     from dlforge.tasks.base import join
     from dlforge.tasks.directions import higher_is_better
 
-    thresholds = settings(args.config_dir, args.overrides)
+    thresholds = settings.load(args.config_dir, args.overrides)
     src = Path(args.input)
     batch = read_input(src)
     name = src.name if src.is_dir() else src.stem

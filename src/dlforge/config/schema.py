@@ -64,33 +64,6 @@ class Register:
 
 
 @dataclass
-class Psi:
-    moderate: float = MISSING
-    drift: float = MISSING
-    bins: int = MISSING
-    max_categories: int = MISSING
-
-
-@dataclass
-class MonitorLabels:
-    confidence: float = MISSING
-    bootstrap_samples: int = MISSING
-    margin: float = MISSING
-    seed: int = MISSING
-
-
-@dataclass
-class Monitor:
-    """`dlforge monitor`'s thresholds (conf/monitor/; dlforge.monitor)."""
-
-    psi: Psi = field(default_factory=Psi)
-    p_value: float = MISSING
-    missing_share: float = MISSING
-    unseen_share: float = MISSING
-    labels: MonitorLabels = field(default_factory=MonitorLabels)
-
-
-@dataclass
 class SweepTrial:
     """Set by the dlforge Optuna sweeper for each trial: lets the train stage report to its trial."""
 
@@ -119,7 +92,6 @@ class Config:
     curves: Any | None = MISSING  # DVC training curves (conf/curves/): DVCLive's Lightning logger, or none
     print_config: bool = MISSING  # print the composed config as a tree when a stage starts
     sweep: SweepTrial = field(default_factory=SweepTrial)
-    monitor: Monitor = field(default_factory=Monitor)
 
 
 ConfigStore.instance().store(name="dlforge_schema", node=Config)

@@ -1,6 +1,7 @@
 """Monitoring: does the champion still fit the data it is scoring? (`dlforge monitor`, docs/monitoring.md)
 
 One file per idea, called in this order by dlforge.cli.monitor:
+    settings      the thresholds: conf/monitor/default.yaml, composed by Hydra, type-checked
     reference     the champion version, its training run's config and its prepared splits (hash checked)
     summaries     a family's inputs and predictions as a table of numeric and categorical columns
     drift         PSI plus a two-sample test (KS, chi-squared) and missing/unseen shares per column
