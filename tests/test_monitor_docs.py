@@ -40,3 +40,4 @@ def test_the_documented_loop_runs_as_written(tmp_path: Path):
         if command.startswith("dlforge monitor"):
             assert len(result.stdout.strip().splitlines()) == 1  # one verdict line
     assert (repo / "reports" / "byo_tabular" / "monitor" / "next_season" / "report.md").is_file()
+    assert "flipper_length_mm" in (repo / "dvc_plots" / "index.html").read_text()

@@ -122,7 +122,9 @@ def run(args: argparse.Namespace) -> int:
             _predict_clips(model, batch) if isinstance(batch, list) else model.predict(_cast_to_signature(model, batch))
         )
         batch_pred = task.serving.pred_from_output(out, pre)
-    except (MlflowException, UserError) as e:
+    except (MlflowException, UserError) as e:  # a refused request (RequestError), or a WAV clip's refusal
+        if isinstance(e, MlflowException) and e.error_code != "INVALID_PARAMETER_VALUE":
+            raise
         reason = " ".join(str(e).split("Error: ")[-1].split())[:300]
         if not any(v["drift"] for v in inputs.values()):
             raise UserError(f"input '{src}': {reason}") from e

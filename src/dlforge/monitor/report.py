@@ -5,7 +5,7 @@ psi.png           PSI per input and prediction column, with the moderate and dri
 buckets.png       reference vs batch shares over the buckets of the most drifted columns
 drift.json        one row per column (DVC plot: `dvc plots show <folder>/drift.json -x psi -y column`)
 predictions.json  reference vs batch share per prediction bucket (DVC plot data)
-summary.json      verdict and every figure (numbers for `dvc metrics show`)
+summary.json      the verdict, the reason and every figure
 """
 
 from __future__ import annotations
@@ -17,16 +17,6 @@ from dlforge.io import write_json
 from dlforge.tasks import plot_data
 
 SHOWN = 4  # columns whose buckets are drawn (the largest PSI first)
-
-PLOTS = {
-    "drift.json": {"template": "bar_horizontal", "x": "psi", "y": "column", "title": "PSI per column, batch vs train"},
-    "predictions.json": {
-        "template": "bar_horizontal",
-        "x": "batch",
-        "y": "bucket",
-        "title": "Predictions: batch share per bucket",
-    },
-}
 
 
 def _rows(columns: dict[str, dict], side: str) -> list[dict[str, Any]]:
