@@ -49,6 +49,12 @@ BEST_TRIAL, PARETO_TRIALS = "dlforge.best_trial", "dlforge.pareto_trials"  # the
 GATE = "dlforge.gate."
 GATE_APPLIED = GATE + "applied"  # its aliases have moved (a killed register leaves a version without it)
 
+# `dlforge monitor` (dlforge.monitor): on its run, the model version judged and the verdict; on that version, its last run
+MONITOR_MODEL, MONITOR_VERSION = "dlforge.monitor.model", "dlforge.monitor.version"
+MONITOR_BATCH, MONITOR_VERDICT = "dlforge.monitor.batch", "dlforge.monitor.verdict"
+MONITOR_LAST_RUN, MONITOR_LAST_VERDICT = "dlforge.monitor.last_run", "dlforge.monitor.last_verdict"
+MONITOR_CONTEXT = "monitor"  # the batch's MLflow dataset input context
+
 # what train returns for each monitored value: BEST + the checkpoint's monitor (best_val_loss, best_val_fd)
 BEST = "best_"
 # evaluate's entries that are references a perfect model would reach, not baselines (floor_real_train)

@@ -1,7 +1,7 @@
-"""`dlforge`: the model registry from the command line (list, describe, promote, rollback, lineage, predict, dockerfile).
+"""`dlforge`: the model registry from the command line (list, describe, promote, rollback, lineage, predict, monitor, dockerfile).
 
 Registry commands import only the MLflow client and rich, so they answer in about a second; only
-`predict` loads torch (through the served model). Bad input ends as one `error: …` line, exit 2.
+`predict` and `monitor` load torch (through the served model). Bad input ends as one `error: …` line, exit 2.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ DEFAULT_URI = "sqlite:///mlflow.db"
 
 
 def _parser() -> argparse.ArgumentParser:
-    from dlforge.cli import dockerfile, lineage, registry
+    from dlforge.cli import dockerfile, lineage, monitor, registry
 
     p = argparse.ArgumentParser(prog="dlforge", description=__doc__.splitlines()[0])
     p.add_argument(
@@ -38,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("input", help="raw inputs: .csv or .parquet (columns), .npy (images), a folder of .wav clips")
     pr.add_argument("output", help="predictions: .csv or .parquet, written atomically")
     pr.set_defaults(func=lambda args: __import__("dlforge.cli.predict", fromlist=["run"]).run(args))
+    monitor.add_command(sub)
     return p
 
 
@@ -45,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # stderr stays one line on errors
     try:
-        args.func(args)
+        code = args.func(args)
     except UserError as e:
         if args.verbose:
             raise
@@ -59,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
+    return (
+        code if isinstance(code, int) else 0
+    )  # monitor returns its verdict's code; other commands return None or a value
 
 
 def run() -> None:
