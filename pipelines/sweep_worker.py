@@ -60,7 +60,15 @@ def start_workers(cfg: DictConfig, n: int) -> dict[str, Any]:
     threads = cfg.train.threads or max(1, len(os.sched_getaffinity(0)) // n)
     task = [o for o in hydra.overrides.task if not o.startswith("train.threads=")]
     own = [o for o in hydra.overrides.hydra if not o.startswith("hydra.sweeper.workers=")]
-    cmd = [sys.executable, "-m", __name__, *task, *own, f"train.threads={threads}", "hydra.sweeper.workers=1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pipelines.sweep_worker",
+        *task,
+        *own,
+        f"train.threads={threads}",
+        "hydra.sweeper.workers=1",
+    ]
     procs = [subprocess.Popen(cmd) for _ in range(n)]
     try:
         codes = [p.wait() for p in procs]
@@ -167,6 +175,7 @@ def trial_objective(cfg: DictConfig, sweeper: Any, overrides: list[str], sweep_d
 
     def objective(trial: optuna.Trial) -> Any:
         if studies.taken_before(trial.study, trial.number) >= sweeper.n_trials:
+            trial.set_user_attr("surplus", True)
             raise Surplus(f"trial {trial.number}: the study's {sweeper.n_trials} slots were taken meanwhile")
         trial.set_user_attr("worker", me)  # which machine and process trained it (optuna-dashboard shows it)
         trial.study.sampler = seeded_sampler(sweeper, trial.number)

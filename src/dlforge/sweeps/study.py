@@ -11,9 +11,11 @@ keeps no heartbeats there, so a killed worker's trial stays RUNNING and is not r
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 JOURNAL = "journal:"  # storage URL prefix for Optuna's journal file storage: journal:/shared/study.log
+SCHEMA_ATTEMPTS = 4  # tries to open an RDB storage while another process creates its tables
 PARENT_ATTR = "mlflow_parent_run_id"  # study user attribute: the MLflow run that holds every trial as a child
 
 
@@ -27,12 +29,20 @@ def storage(url: str, heartbeat_s: int | None = None, grace_s: int | None = None
         return optuna.storages.JournalStorage(JournalFileBackend(url.removeprefix(JOURNAL)))
     if heartbeat_s is None:
         return url
-    return optuna.storages.RDBStorage(
-        url,
-        heartbeat_interval=heartbeat_s,
-        grace_period=grace_s,
-        heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=retries),
-    )
+    from sqlalchemy.exc import IntegrityError
+
+    for attempt in range(SCHEMA_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(
+                url,
+                heartbeat_interval=heartbeat_s,
+                grace_period=grace_s,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=retries),
+            )
+        except IntegrityError:  # workers started together on an empty database: another one is creating Optuna's
+            if attempt == SCHEMA_ATTEMPTS - 1:  # tables (PostgreSQL: "duplicate key … pg_type"); once they exist,
+                raise  # RDBStorage finds them and creates nothing
+            time.sleep(1 + attempt)
 
 
 def has_heartbeat(opened: Any) -> bool:
