@@ -37,6 +37,7 @@ from omegaconf import DictConfig, OmegaConf
 from dlforge.errors import UserError
 from pipelines._entry import hydra_entry
 
+WAIT_S = 1  # how often a worker with nothing to ask looks at the study again
 PARENT_WAIT_S = 120  # how long a joining worker waits for the study's creator to make the MLflow parent run
 
 
@@ -48,37 +49,30 @@ def run(cfg: DictConfig) -> dict[str, Any]:
     hydra = HydraConfig.get()
     if "study_name" not in hydra.sweeper:
         raise UserError("sweep_worker needs hparams_search=<use case>: it names the study and its search space")
-    sweeper = instantiate(hydra.sweeper)  # the dlforge Optuna sweeper's settings, sampler and pruner built
-    if sweeper.workers > 1:
-        return start_workers(cfg, sweeper.workers)
-    return work(cfg, sweeper, list(hydra.overrides.task), hydra.sweep.dir)
-
-
-def start_workers(cfg: DictConfig, n: int) -> dict[str, Any]:
-    """N copies of this command as separate processes, one study; each gets cores // N torch threads."""
-    hydra = HydraConfig.get()
-    threads = cfg.train.threads or max(1, len(os.sched_getaffinity(0)) // n)
-    task = [o for o in hydra.overrides.task if not o.startswith("train.threads=")]
-    own = [o for o in hydra.overrides.hydra if not o.startswith("hydra.sweeper.workers=")]
-    cmd = [
-        sys.executable,
-        "-m",
-        "pipelines.sweep_worker",
-        *task,
-        *own,
-        f"train.threads={threads}",
-        "hydra.sweeper.workers=1",
-    ]
-    procs = [subprocess.Popen(cmd) for _ in range(n)]
+    overrides = list(hydra.overrides.task)
+    children = []
+    if hydra.sweeper.workers > 1:  # N on this machine: N - 1 more processes, and this one
+        threads = cfg.train.threads or max(1, len(os.sched_getaffinity(0)) // hydra.sweeper.workers)
+        overrides = [o for o in overrides if not o.startswith("train.threads=")] + [f"train.threads={threads}"]
+        children = start_workers(overrides, hydra.sweeper.workers - 1)
     try:
-        codes = [p.wait() for p in procs]
-    finally:
-        for p in procs:  # only when this one is interrupted: its workers stop with it
-            if p.poll() is None:
-                p.terminate()
+        sweeper = instantiate(hydra.sweeper)  # the dlforge Optuna sweeper's settings, sampler and pruner built
+        result = work(cfg, sweeper, overrides, hydra.sweep.dir)
+    except BaseException:  # this worker failed or was interrupted: the ones it started stop with it
+        for p in children:
+            p.terminate()
+        raise
+    codes = [p.wait() for p in children]
     if any(codes):
-        raise SystemExit(max(codes))
-    return {"workers": n}
+        raise SystemExit(f"{sum(bool(c) for c in codes)} of this command's worker processes failed")
+    return result
+
+
+def start_workers(overrides: list[str], n: int) -> list[subprocess.Popen]:
+    """`n` more workers on this machine: this command again as separate processes, one worker each."""
+    own = [o for o in HydraConfig.get().overrides.hydra if not o.startswith("hydra.sweeper.workers=")]
+    cmd = [sys.executable, "-m", "pipelines.sweep_worker", *overrides, *own, "hydra.sweeper.workers=1"]
+    return [subprocess.Popen(cmd) for _ in range(n)]
 
 
 def work(cfg: DictConfig, sweeper: Any, overrides: list[str], sweep_dir: str) -> dict[str, Any]:
@@ -116,7 +110,7 @@ def work(cfg: DictConfig, sweeper: Any, overrides: list[str], sweep_dir: str) ->
             study.optimize(objective, n_trials=1, catch=(Surplus,))
             trained, last = trained + 1, True
         else:  # every open slot is taken: wait, in case a running trial's worker dies
-            time.sleep(min(sweeper.heartbeat_s, 5))
+            time.sleep(WAIT_S)
             last = False
     print(f"{me}: study '{study.study_name}' has {n['finished']} finished trials ({trained} asked here)")
     if parent and last and not studies.counts(study)["RUNNING"]:  # this worker finished the study's last trial
