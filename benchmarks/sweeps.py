@@ -4,7 +4,7 @@
 
 Both sides run `python -m pipelines.sweep_worker experiment=credit_default hparams_search=credit_default`
 with `train.threads=1` (one torch thread per trial, so two workers fit two cores) and a fixed number of
-epochs (early stopping off, so every trial does the same work): one side with one worker, the other
+epochs (early stopping and pruning off, so every trial does the same work): one side with one worker, the other
 with `hydra.sweeper.workers=2` (one command starting two worker processes). The sides alternate; each
 run gets a fresh study, a fresh MLflow store (a copy of one migrated empty SQLite store, so neither side
 pays MLflow's schema migrations) and its own sweep, checkpoint and artifact folders, all removed
@@ -98,6 +98,7 @@ def sweep(tmp: Path, prepared: Path, side: str, storage: str, trials: int, epoch
             f"hydra.sweeper.n_trials={trials}",
             f"trainer.max_epochs={epochs}",
             "callbacks.early_stopping=null",
+            "hydra/sweeper/pruner=none",  # every trial trains all its epochs on both sides
             "callbacks.progress_bar=null",
             "print_config=false",
             "train.threads=1",

@@ -1,5 +1,9 @@
 """`hydra/sweeper=dlforge_optuna`: Optuna (current release) with pruning, resume and an MLflow summary.
 
+Its config (OptunaSweeperConf: study, storage, search space, sampler, pruner, heartbeats) is also what
+sweep workers read (pipelines/sweep_worker.py, the default way to run a study); this class is the older
+batch mode, `pipelines.train -m`, which launches trials in batches through a Hydra launcher.
+
 Why not hydra-optuna-sweeper: its last release pins optuna<3, whose SQLite storage fails under the
 SQLAlchemy 2 that MLflow 3 needs (so no resumable studies), and it never gives the job its trial
 (so no pruning). This sweeper asks the study for trials, launches them through whatever Hydra
