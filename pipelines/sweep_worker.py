@@ -96,7 +96,7 @@ def work(cfg: DictConfig, sweeper: Any, overrides: list[str], sweep_dir: str) ->
 
         client = MlflowClient(cfg.tracking.uri)
         parent = study_parent(client, cfg.tracking.experiment, study, created, overrides, PARENT_WAIT_S)
-    me = f"worker {socket.gethostname()}:{os.getpid()}"
+    me = f"{socket.gethostname()}:{os.getpid()}"  # this worker, as its trials record it
     trained, last = 0, False
     while True:
         with warnings.catch_warnings():  # Optuna marks it experimental (and calls it the same way in optimize)
@@ -112,7 +112,7 @@ def work(cfg: DictConfig, sweeper: Any, overrides: list[str], sweep_dir: str) ->
         else:  # every open slot is taken: wait, in case a running trial's worker dies
             time.sleep(WAIT_S)
             last = False
-    print(f"{me}: study '{study.study_name}' has {n['finished']} finished trials ({trained} asked here)")
+    print(f"worker {me}: study '{study.study_name}' has {n['finished']} finished trials ({trained} asked here)")
     if parent and last and not studies.counts(study)["RUNNING"]:  # this worker finished the study's last trial
         from dlforge.sweeps.summary import summarise
 
@@ -183,7 +183,7 @@ def trial_objective(cfg: DictConfig, sweeper: Any, overrides: list[str], sweep_d
         trial_cfg = compose("config", overrides=[*overrides, *chosen, *bookkeeping])
         pruner = OmegaConf.select(HydraConfig.get().sweeper, "pruner")
         mark(trial_cfg, trial.number, [*overrides, *chosen], parent, pruner, os.path.join(sweep_dir, str(trial.number)))
-        print(f"{me}: trial {trial.number}: {' '.join(chosen)}")
+        print(f"worker {me}: trial {trial.number}: {' '.join(chosen)}")
         metrics = train.run(trial_cfg)
         if metrics.get("pruned"):
             raise optuna.TrialPruned()
