@@ -216,37 +216,7 @@ def test_winner_written_back_then_trained_and_registered_by_dvc(tmp_path: Path):
     client = MlflowClient(f"sqlite:///{repo}/mlflow.db")
     version = client.get_model_version_by_alias("credit_default", "challenger")
     assert int(version.version) == 2 and version.tags["dlforge.sweep_run_id"] == parent.info.run_id
-
-    # DVC-native sweep over the same parameters: two queued experiments, run by the queue.
-    git_commit(repo, "tuned")
-    for lr in ("0.002", "0.02"):
-        sh(
-            [
-                "dvc",
-                "exp",
-                "run",
-                "--queue",
-                "-S",
-                f"conf/experiment/credit_default.yaml:model.optimizer.lr={lr}",
-                "evaluate@credit_default",
-            ],
-            repo,
-        )
-    sh(["dvc", "queue", "start", "-j", "1"], repo)
-    deadline = time.time() + 600
-    while re.search(r"\b(Queued|Running)\b", sh(["dvc", "queue", "status"], repo).stdout) and time.time() < deadline:
-        time.sleep(5)
-    exps = json.loads(sh(["dvc", "exp", "show", "--json"], repo).stdout)
-    found = {}
-    for commit in exps:
-        for exp in commit.get("experiments") or []:
-            for rev in exp["revs"]:
-                data = rev.get("data") or {}
-                params = data.get("params", {}).get("conf/experiment/credit_default.yaml", {}).get("data", {})
-                metrics = data.get("metrics", {}).get("reports/credit_default/metrics.json", {}).get("data", {})
-                if metrics:
-                    found[params["model"]["optimizer"]["lr"]] = metrics["model"]["pr_auc"]
-    assert set(found) == {0.002, 0.02}, sh(["dvc", "queue", "status"], repo).stdout
+    # the DVC-native sweep (dvc exp run --queue): test_every_dvc_exp_command_in_the_docs_runs
 
 
 def _docs_commands(prefixes: tuple[str, ...]) -> list[str]:
