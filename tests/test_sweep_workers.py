@@ -4,11 +4,13 @@ command on Optuna's journal file storage. Real Optuna, real MLflow, real Lightni
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import optuna
@@ -17,30 +19,35 @@ from mlflow.tracking import MlflowClient
 from sqlalchemy.engine import make_url
 
 from conftest import ROOT, copy_repo, mlflow_runs, sh, work_overrides
-from services import fresh_database
+from services import free_port, fresh_database, process
 
 
-def _args(work: Path, name: str, storage: str, n_trials: int, *extra: str) -> list[str]:
+def _args(work: Path, name: str, storage: str | None, n_trials: int, *extra: str) -> list[str]:
     return work_overrides(
         work,
         name,
         "hparams_search=credit_default",
         f"hydra.sweeper.n_trials={n_trials}",
-        f"hydra.sweeper.storage={storage}",
+        *([f"hydra.sweeper.storage={storage}"] if storage else []),  # None: the cluster scripts' own
         "callbacks.early_stopping=null",
         "print_config=false",
         *extra,
     )
 
 
-def _worker(cwd: Path, args: list[str], log: Path, code: Path = ROOT) -> subprocess.Popen:
-    """`python -m pipelines.sweep_worker args…` run in `cwd`, importing the code of the working copy `code`."""
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+def _worker(cwd: Path, args: list[str], log: Path) -> subprocess.Popen:
+    """`python -m pipelines.sweep_worker args…` run in `cwd`."""
+    return _start([sys.executable, "-m", "pipelines.sweep_worker", *args], cwd, log)
+
+
+def _start(cmd: list[str], cwd: Path, log: Path, code: Path = ROOT, env: dict | None = None) -> subprocess.Popen:
+    """`cmd` in `cwd` in its own process group, importing the code of the working copy `code`."""
+    env = {**{k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}, **(env or {})}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["PYTHONPATH"] = os.pathsep.join([str(code / "src"), str(code)])
     with open(log, "w") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "pipelines.sweep_worker", *args],
+            cmd,
             cwd=cwd,
             env=env,
             stdout=out,
@@ -83,21 +90,28 @@ def _sweep_runs(work: Path, name: str) -> tuple:
 
 @pytest.mark.slow  # two real worker processes, four trainings
 def test_two_workers_in_two_working_copies_fill_one_postgresql_study(work: Path, tmp_path: Path):
-    copies = [copy_repo(Path(tmp_path / n)) for n in ("machine_a", "machine_b")]
+    """Machine A starts its worker with the SLURM array script, machine B with the submitit recipe (run
+    locally): the study's URL only in the environment, as on a cluster."""
+    a, b = copies = [copy_repo(Path(tmp_path / n)) for n in ("machine_a", "machine_b")]
     for c in copies:
         (c / "tmp").mkdir()
     with fresh_database() as uri:
         password = make_url(uri).password
-        args = _args(work, "pair", uri, 4, "trainer.max_epochs=20", "train.threads=1")
-        procs = [_worker(c, args, c / "tmp/worker.log", code=c) for c in copies]  # started together
+        env = {"DLFORGE_STUDY_STORAGE": uri, "DLFORGE_PYTHON": sys.executable}
+        args = _args(work, "pair", None, 4, "trainer.max_epochs=20")
+        cluster = [
+            ["bash", "scripts/sweep-workers.sbatch", *args],
+            [sys.executable, "scripts/sweep_workers_submitit.py", "--cluster", "local", "--workers", "1"]
+            + ["--cpus", "1", "--wait", "--folder", str(b / "tmp/submitit"), "--", *args],
+        ]
+        procs = [_start(cmd, c, c / "tmp/worker.log", c, env) for cmd, c in zip(cluster, copies)]  # together
         logs = [_finish(p, c / "tmp/worker.log") for p, c in zip(procs, copies)]
+        logs += [f.read_text() for f in (b / "tmp/submitit").rglob("*") if f.suffix in (".out", ".err")]
         study = optuna.load_study(study_name="pair", storage=uri)
         trials, best = study.trials, study.best_trial
 
         # the winner adopted from the study both filled, as after any sweep (pipelines.adopt_sweep)
-        out = sh(
-            [sys.executable, "-m", "pipelines.adopt_sweep", *_args(work, "pair", uri, 4)], copies[0], timeout=300
-        ).stdout
+        out = sh([sys.executable, "-m", "pipelines.adopt_sweep", *_args(work, "pair", uri, 4)], a, timeout=300).stdout
     assert f"trial {best.number}" in out
     complete = [t for t in trials if t.state.name == "COMPLETE"]
     assert len(complete) == 4 and len({t.number for t in complete}) == 4  # every slot once
@@ -114,7 +128,7 @@ def test_two_workers_in_two_working_copies_fill_one_postgresql_study(work: Path,
     }
     for c in copies:  # each machine's trials wrote their models in its own working copy
         assert list((c / "logs/multirun").glob("*/model/model.pt"))
-    assert not [text for text in logs if f":{password}@" in text]
+    assert len(logs) > 2 and not [text for text in logs if f":{password}@" in text]  # the workers' and submitit's logs
     assert all(f":{password}@" not in str(c.data.params) for c in children)
 
 
@@ -185,3 +199,16 @@ def test_one_command_starts_n_workers_on_a_journal_file(work: Path):
     assert sorted(int(c.data.tags["dlforge.trial"]) for c in children) == sorted(t.number for t in complete)
     cores = len(os.sched_getaffinity(0))
     assert {c.data.tags["dlforge.torch_threads"] for c in children} == {str(max(1, cores // 2))}  # split
+
+    # optuna-dashboard (`make dashboard`) reads the journal file the workers filled
+    url = f"http://127.0.0.1:{free_port()}"
+    dashboard = [str(Path(sys.executable).parent / "optuna-dashboard"), str(journal), "--host", "127.0.0.1"]
+    with process([*dashboard, "--port", url.rsplit(":", 1)[1]], {}, work / "dashboard.log", f"{url}/api/studies"):
+        (listed,) = _get(f"{url}/api/studies")["study_summaries"]
+        shown = _get(f"{url}/api/studies/{listed['study_id']}")["trials"]
+    assert listed["study_name"] == "journal" and len(shown) == len(trials)
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return json.loads(r.read())
