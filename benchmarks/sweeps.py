@@ -1,35 +1,31 @@
-"""Parallel trials: the same Optuna sweep one trial at a time, and two at a time with the joblib launcher.
+"""Sweep workers: the same Optuna study filled by two worker processes and by one.
 
-    python -m benchmarks.sweeps [--repeats 3] [--trials 4] [--epochs 100] [--pg-uri URI] [--json out.json]
+    python -m benchmarks.sweeps [--repeats 3] [--trials 8] [--epochs 100] [--pg-uri URI] [--json out.json]
 
-Both sides run `python -m pipelines.train -m experiment=credit_default hparams_search=credit_default`
-with `train.threads=1` (one torch thread per trial) and a fixed number of epochs (early stopping off,
-so every trial does the same work): the sequential side on Hydra's basic launcher, the parallel side
-with `hydra/launcher=parallel hydra.launcher.n_jobs=2`. The sides alternate (sequential, parallel,
-sequential, ...); each run gets a fresh study, a fresh MLflow store (a copy of one migrated empty
-SQLite store, so neither side pays MLflow's schema migrations) and its own sweep, checkpoint and
-artifact folders, all removed afterwards. Figure: the median wall time of the whole command; ratio = sequential / parallel (target
-≥ 1.7x on 2 cores). Each run is checked: every trial COMPLETE in Optuna and FINISHED in MLflow, and
-both sides trained the same hyperparameters (TPE's seeded start-up draws do not depend on batching).
-`trials_s` is the span from the first trial's start to the last one's end (MLflow run times): what
-the wall time holds beyond it is start-up and the sweep's summary.
+Both sides run `python -m pipelines.sweep_worker experiment=credit_default hparams_search=credit_default`
+with `train.threads=1` (one torch thread per trial, so two workers fit two cores) and a fixed number of
+epochs (early stopping and pruning off, so every trial does the same work): one side with one worker, the other
+with `hydra.sweeper.workers=2` (one command starting two worker processes). The sides alternate; each
+run gets a fresh study, a fresh MLflow store (a copy of one migrated empty SQLite store, so neither side
+pays MLflow's schema migrations) and its own sweep, checkpoint and artifact folders, all removed
+afterwards. Figure: the median wall time of the whole command; ratio = one worker / two (target ≥ 1.7x
+on 2 cores). Each run is checked: exactly `trials` trials COMPLETE in Optuna and FINISHED in MLflow, and
+both sides trained the same hyperparameters trial by trial (a worker seeds each trial's draws with
+seed + trial number, and with at most 10 trials all are TPE's seeded start-up draws). `trials_s` is
+the span from the first trial's start to the last one's end (MLflow run times): what the wall time holds
+beyond it is start-up, the parent run and the summary.
 
-Why 100 epochs, and why the ratio cannot reach 2x (py-spy of both sides, credit_default): a sweep
-spends time outside its trials on either side — Python and Hydra start-up, importing MLflow and
-opening its store for the parent run, importing torch and Lightning before the first trial, the
-summary plots, the exit — and the parallel side adds its own: each loky worker imports again what the
-sweeper's process already had (MLflow, Optuna, Hydra, dlforge) and opens its own MLflow store; the
-sweeper composes and validates each batch's configs between batches while the workers wait, each batch
-waits for its slower trial; and at exit the sweeper waits for its workers' interpreters to finish.
-With F seconds outside the trials (X more in parallel) and T per trial, the ratio is
-(F + 4T) / (F + X + 2T): ≥ 1.7x needs T ≥ (1.7 (F + X) - F) / 0.6, about 13-20 s when F + X is
-8-10 s. Shorter trials measure start-up, not parallelism; `--epochs` trades the two. The whole run
-(3 repetitions, both storages) takes about 10 minutes on 2 quiet cores; `--repeats 1` about 3.
+Why 8 trials of 100 epochs (~13 s each on one quiet core): both sides spend F ≈ 10 s outside their
+trials (Python and Hydra start-up, imports of torch, Lightning, MLflow and Optuna, the parent run, the
+summary plots), and two workers add X ≈ 3 s (the starting command composes the config once more before
+its workers start; two processes importing at once on two cores). With T per trial the ratio is
+(F + 8T) / (F + X + 4T): ≥ 1.7x needs T ≥ (1.7 (F + X) - F) / 1.2, about 10 s. Shorter trials measure
+start-up, not the sweep; `--epochs` and `--trials` trade the two. Inside the trial phase nothing is
+re-imported or re-composed between trials and no worker waits for another's trial (no batches).
 
-The same pair runs again with the study in PostgreSQL (`--pg-uri`, else DLFORGE_BENCH_PG_URI), each
-run in a throwaway database that the URI's role creates and drops (Optuna's and MLflow's schemas
-both keep an `alembic_version` table, so a study never goes into MLflow's database). Without a URI
-those rows say so; SQLite is never substituted.
+Both storages workers support: PostgreSQL (`--pg-uri`, else DLFORGE_BENCH_PG_URI: each run in a
+throwaway database that the URI's role creates and drops; without a URI that row says so, never
+substituted) and Optuna's journal file (`journal:<path>`).
 """
 
 from __future__ import annotations
@@ -46,16 +42,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.common import alternate, median, ratio_of_medians, scratch_store, stage
+from dlforge.sweeps import study as studies
 
 USE_CASE = "credit_default"
-TRIALS, EPOCHS = (
-    4,
-    100,
-)  # ~13 s of training per trial on one quiet core: long against the ~10 s a sweep spends outside its trials
+TRIALS, EPOCHS = 8, 100  # ~13 s of training per trial on one quiet core: long against ~13 s outside the trials
 TARGET = 1.7
 PG_ENV = "DLFORGE_BENCH_PG_URI"
 NO_PG = f"not measured: no PostgreSQL (set {PG_ENV} or run scripts/postgres-setup.sh)"
-SIDES = {"sequential": [], "parallel": ["hydra/launcher=parallel", "hydra.launcher.n_jobs=2"]}
+SIDES = {"sequential": ["hydra.sweeper.workers=1"], "parallel": ["hydra.sweeper.workers=2"]}  # 1 worker, 2 workers
+STORAGES = ("postgresql", "journal")
 
 
 @contextlib.contextmanager
@@ -80,7 +75,7 @@ def pg_database(uri: str) -> Iterator[str]:
         admin.close()
 
 
-def sweep(tmp: Path, prepared: Path, side: str, storage: str | None, trials: int, epochs: int) -> dict:
+def sweep(tmp: Path, prepared: Path, side: str, storage: str, trials: int, epochs: int) -> dict:
     """One sweep in a folder of its own; its wall time, trial span and trials (checked complete)."""
     import optuna
     from mlflow.tracking import MlflowClient
@@ -89,10 +84,9 @@ def sweep(tmp: Path, prepared: Path, side: str, storage: str | None, trials: int
     client = MlflowClient(scratch_store(run, USE_CASE))
     study = f"bench-{run.name}"
     with contextlib.ExitStack() as stack:
-        url = stack.enter_context(pg_database(storage)) if storage else f"sqlite:///{run}/optuna.db"
+        url = f"journal:{run}/study.log" if storage == "journal" else stack.enter_context(pg_database(storage))
         wall = stage(
-            "pipelines.train",
-            "-m",
+            "pipelines.sweep_worker",
             f"experiment={USE_CASE}",
             f"hparams_search={USE_CASE}",
             f"paths.prepared={prepared}",
@@ -104,44 +98,45 @@ def sweep(tmp: Path, prepared: Path, side: str, storage: str | None, trials: int
             f"hydra.sweeper.n_trials={trials}",
             f"trainer.max_epochs={epochs}",
             "callbacks.early_stopping=null",
+            "hydra/sweeper/pruner=none",  # every trial trains all its epochs on both sides
             "callbacks.progress_bar=null",
             "print_config=false",
             "train.threads=1",
             *SIDES[side],
         )
-        done = optuna.load_study(study_name=study, storage=url).trials
+        done = optuna.load_study(study_name=study, storage=studies.storage(url)).trials
     children = [
         r
         for r in client.search_runs([client.get_experiment_by_name(USE_CASE).experiment_id])
         if r.data.tags.get("dlforge.sweep") != "true"
     ]
-    if [t.state.name for t in done] != ["COMPLETE"] * trials or sorted(r.info.status for r in children) != [
+    if [t.state.name for t in done] != ["COMPLETE"] * trials or [r.info.status for r in children] != [
         "FINISHED"
     ] * trials:
         raise SystemExit(f"benchmark sweep {run} did not finish its {trials} trials: {[t.state.name for t in done]}")
     span = (max(r.info.end_time for r in children) - min(r.info.start_time for r in children)) / 1000
     shutil.rmtree(run)
-    return {"wall_s": wall, "trials_s": span, "params": [t.params for t in done]}
+    return {"wall_s": wall, "trials_s": span, "params": {t.number: t.params for t in done}}
 
 
 def measure(tmp: Path, repeats: int, pg_uri: str | None, trials: int = TRIALS, epochs: int = EPOCHS) -> dict:
-    """Sequential vs parallel sweeps on SQLite, then on PostgreSQL when `pg_uri` is given."""
+    """One worker vs two, on PostgreSQL (when `pg_uri` is given) and on a journal file."""
     prepared = tmp / "prepared" / USE_CASE
     stage("pipelines.prepare", f"experiment={USE_CASE}", f"paths.prepared={prepared}")
     result: dict = {"use_case": USE_CASE, "trials": trials, "epochs": epochs, "repeats": repeats, "storages": {}}
-    result["storages"]["sqlite"] = pair(tmp, prepared, None, repeats, trials, epochs)
     result["storages"]["postgresql"] = (
         pair(tmp, prepared, pg_uri, repeats, trials, epochs) if pg_uri else {"skipped": NO_PG}
     )
+    result["storages"]["journal"] = pair(tmp, prepared, "journal", repeats, trials, epochs)
     return result
 
 
-def pair(tmp: Path, prepared: Path, pg_uri: str | None, repeats: int, trials: int, epochs: int) -> dict:
-    """Both sides, alternating, on one kind of storage (PostgreSQL when `pg_uri`, else SQLite)."""
+def pair(tmp: Path, prepared: Path, storage: str, repeats: int, trials: int, epochs: int) -> dict:
+    """Both sides, alternating, on one kind of storage (a PostgreSQL role's URI, or "journal")."""
     runs: dict[str, list[dict]] = {side: [] for side in SIDES}
 
     def one(side: str) -> float:
-        runs[side].append(sweep(tmp, prepared, side, pg_uri, trials, epochs))
+        runs[side].append(sweep(tmp, prepared, side, storage, trials, epochs))
         return runs[side][-1]["wall_s"]
 
     alternate({side: functools.partial(one, side) for side in SIDES}, repeats)
@@ -162,7 +157,7 @@ def pair(tmp: Path, prepared: Path, pg_uri: str | None, repeats: int, trials: in
 
 def rows(result: dict) -> list[str]:
     lines = [
-        f"| Optuna storage | sequential s ({result['trials']} trials) | 2 at once s | sequential / parallel "
+        f"| Optuna storage | 1 worker s ({result['trials']} trials) | 2 workers s | 1 worker / 2 workers "
         "| trials only (first start → last end) | target |",
         "|---|---|---|---|---|---|",
     ]
@@ -182,7 +177,7 @@ def rows(result: dict) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--trials", type=int, default=TRIALS, help="trials per sweep (even: two batches of two)")
+    parser.add_argument("--trials", type=int, default=TRIALS, help="trials per sweep (at most 10: seeded draws)")
     parser.add_argument("--epochs", type=int, default=EPOCHS, help="epochs per trial (early stopping off)")
     parser.add_argument("--pg-uri", default=os.environ.get(PG_ENV), help=f"PostgreSQL role URI (default: ${PG_ENV})")
     parser.add_argument("--json", help="also write the raw figures here")

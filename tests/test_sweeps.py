@@ -4,7 +4,9 @@ parallel trials), the winner written back and trained by `dvc repro`, and a DVC 
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -15,8 +17,9 @@ import yaml
 from mlflow.tracking import MlflowClient
 from sqlalchemy.engine import make_url
 
-from conftest import copy_repo, git_commit, mlflow_runs, sh, work_overrides
+from conftest import ROOT, copy_repo, git_commit, mlflow_runs, sh, work_overrides
 from dlforge.sweeps.storage import STORAGE_ENV, shown, to_connect
+from dlforge.sweeps.study import PARENT_ATTR
 from services import fresh_database
 
 
@@ -151,6 +154,17 @@ def test_parallel_trials_share_a_postgresql_study_without_its_password_in_mlflow
     assert not [text for text in logged if f":{password}@" in text]  # Hydra's log, the trials' params and configs
 
 
+@pytest.mark.slow  # a real multirun that stops before its first trial
+def test_a_batch_sweep_refuses_a_study_that_workers_fill(work: Path):
+    storage = f"sqlite:///{work}/optuna.db"
+    study = optuna.create_study(study_name="shared", storage=storage)
+    study.set_user_attr(PARENT_ATTR, "a worker's parent run")  # what pipelines.sweep_worker records
+    args = work_overrides(work, "shared", "hparams_search=credit_default", f"hydra.sweeper.storage={storage}")
+    out = sh([sys.executable, "-m", "pipelines.train", "-m", *args], work, check=False)
+    assert out.returncode == 2 and "filled by sweep workers" in out.stderr
+    assert optuna.load_study(study_name="shared", storage=storage).trials == []  # no trial taken, none failed
+
+
 def test_a_trial_connects_with_the_sweepers_url_only_when_its_config_names_it(monkeypatch):
     real = "postgresql+psycopg2://who:secret@db.example:5432/studies"
     monkeypatch.setenv(STORAGE_ENV, real)
@@ -202,29 +216,38 @@ def test_winner_written_back_then_trained_and_registered_by_dvc(tmp_path: Path):
     client = MlflowClient(f"sqlite:///{repo}/mlflow.db")
     version = client.get_model_version_by_alias("credit_default", "challenger")
     assert int(version.version) == 2 and version.tags["dlforge.sweep_run_id"] == parent.info.run_id
+    # the DVC-native sweep (dvc exp run --queue): test_every_dvc_exp_command_in_the_docs_runs
 
-    # DVC-native sweep over the same parameters: two queued experiments, run by the queue.
-    git_commit(repo, "tuned")
-    for lr in ("0.002", "0.02"):
-        sh(
-            [
-                "dvc",
-                "exp",
-                "run",
-                "--queue",
-                "-S",
-                f"conf/experiment/credit_default.yaml:model.optimizer.lr={lr}",
-                "evaluate@credit_default",
-            ],
-            repo,
-        )
-    sh(["dvc", "queue", "start", "-j", "1"], repo)
+
+def _docs_commands(prefixes: tuple[str, ...]) -> list[str]:
+    """The shell commands docs/sweeps.md shows in its bash blocks that start with one of `prefixes`."""
+    text = (ROOT / "docs/sweeps.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line.startswith(prefixes)]
+
+
+@pytest.mark.e2e  # real DVC experiments: prepare, train and evaluate of credit_default in DVC's queue
+def test_every_dvc_exp_command_in_the_docs_runs(tmp_path: Path):
+    commands = _docs_commands(("dvc exp", "dvc queue"))
+    assert any("dvc exp run --queue" in c for c in commands) and any("dvc exp show" in c for c in commands)
+    repo = copy_repo(tmp_path)
+    experiment_file = repo / "conf/experiment/credit_default.yaml"
+    experiment_file.write_text(experiment_file.read_text().replace("max_epochs: 40", "max_epochs: 2"))  # tiny
+    git_commit(repo, "tiny training")
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    for i, command in enumerate(commands):  # as a user pastes them, in order; output to a file, not a pipe:
+        with open(tmp_path / f"command{i}.log", "w") as log:  # `dvc queue start` leaves a worker holding it
+            done = subprocess.run(["bash", "-c", command], cwd=repo, env=env, stdout=log, stderr=log, timeout=300)
+        assert done.returncode == 0, f"{command}:\n{(tmp_path / f'command{i}.log').read_text()[-3000:]}"
     deadline = time.time() + 600
     while re.search(r"\b(Queued|Running)\b", sh(["dvc", "queue", "status"], repo).stdout) and time.time() < deadline:
         time.sleep(5)
-    exps = json.loads(sh(["dvc", "exp", "show", "--json"], repo).stdout)
+    queued = {float(v) for c in commands for v in re.findall(r"model\.optimizer\.lr=([0-9.]+)", c)}
     found = {}
-    for commit in exps:
+    for commit in json.loads(sh(["dvc", "exp", "show", "--json"], repo).stdout):
         for exp in commit.get("experiments") or []:
             for rev in exp["revs"]:
                 data = rev.get("data") or {}
@@ -232,4 +255,4 @@ def test_winner_written_back_then_trained_and_registered_by_dvc(tmp_path: Path):
                 metrics = data.get("metrics", {}).get("reports/credit_default/metrics.json", {}).get("data", {})
                 if metrics:
                     found[params["model"]["optimizer"]["lr"]] = metrics["model"]["pr_auc"]
-    assert set(found) == {0.002, 0.02}, sh(["dvc", "queue", "status"], repo).stdout
+    assert set(found) == queued and len(queued) == 2, sh(["dvc", "queue", "status"], repo).stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytorch_lightning as pl
 
 from dlforge.sweeps.storage import to_connect
+from dlforge.sweeps.study import storage as open_storage
 
 
 class OptunaPruning(pl.Callback):
@@ -24,7 +25,7 @@ class OptunaPruning(pl.Callback):
             from hydra.utils import instantiate
 
             pruner = instantiate(self.pruner) if self.pruner else optuna.pruners.NopPruner()
-            storage = to_connect(self.storage)  # the config shows it without its password
+            storage = open_storage(to_connect(self.storage))  # the config shows it without its password
             study = optuna.load_study(study_name=self.study, storage=storage, pruner=pruner)
             if len(study.directions) == 1:
                 frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == self.trial_number)

@@ -1,5 +1,9 @@
 """`hydra/sweeper=dlforge_optuna`: Optuna (current release) with pruning, resume and an MLflow summary.
 
+Its config (OptunaSweeperConf: study, storage, search space, sampler, pruner, heartbeats) is also what
+sweep workers read (pipelines/sweep_worker.py, the default way to run a study); this class is the older
+batch mode, `pipelines.train -m`, which launches trials in batches through a Hydra launcher.
+
 Why not hydra-optuna-sweeper: its last release pins optuna<3, whose SQLite storage fails under the
 SQLAlchemy 2 that MLflow 3 needs (so no resumable studies), and it never gives the job its trial
 (so no pruning). This sweeper asks the study for trials, launches them through whatever Hydra
@@ -19,12 +23,8 @@ No `from __future__ import annotations` here: Hydra loads plugin modules outside
 dataclasses cannot resolve string annotations.
 """
 
-import json
 import os
-import tempfile
-import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -36,6 +36,8 @@ from omegaconf import DictConfig, OmegaConf
 from dlforge import keys as K
 from dlforge.errors import UserError
 from dlforge.sweeps.storage import STORAGE_ENV, shown
+from dlforge.sweeps.study import PARENT_ATTR, suggest
+from dlforge.sweeps.study import encode as encode
 
 
 @dataclass
@@ -51,16 +53,14 @@ class OptunaSweeperConf:
     sampler: Any = None  # an Optuna sampler `_target_` config (conf/hydra/sweeper/sampler/); None: TPE with `seed`
     pruner: Any = None  # an Optuna pruner `_target_` config (conf/hydra/sweeper/pruner/); None: no pruning
     params: dict[str, Any] = field(default_factory=dict)
+    # sweep workers (pipelines.sweep_worker) only; the batch sweep here reads none of these:
+    workers: int = 1  # worker processes one `pipelines.sweep_worker` command starts on its machine
+    heartbeat_s: int = 20  # a running trial's heartbeat period (RDB storages: PostgreSQL, SQLite)
+    grace_s: int = 60  # a trial without a heartbeat for this long is FAIL (its worker died) and queued again
+    retries: int = 1  # times a dead worker's trial is queued again, with the same parameters
 
 
 ConfigStore.instance().store(group="hydra/sweeper", name="dlforge_optuna", node=OptunaSweeperConf, provider="dlforge")
-
-
-def encode(value: Any) -> Any:
-    """Optuna choices must be scalars: a list choice travels as its override text, e.g. '[64,32]'."""
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(str(encode(v)) for v in value) + "]"
-    return value
 
 
 class OptunaSweeper(Sweeper):
@@ -76,6 +76,10 @@ class OptunaSweeper(Sweeper):
         sampler: Any,
         pruner: Any,
         params: dict[str, Any],
+        workers: int = 1,
+        heartbeat_s: int = 20,
+        grace_s: int = 60,
+        retries: int = 1,
     ):
         self.study_name, self.storage, self.n_trials, self.n_jobs, self.seed = (
             study_name,
@@ -100,6 +104,7 @@ class OptunaSweeper(Sweeper):
                 "use hydra/sweeper/pruner=none"
             )
         self.params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else dict(params)
+        self.workers, self.heartbeat_s, self.grace_s, self.retries = workers, heartbeat_s, grace_s, retries
 
     def setup(self, *, hydra_context: Any, task_function: Any, config: DictConfig) -> None:
         self.config, self.hydra_context = config, hydra_context
@@ -109,20 +114,8 @@ class OptunaSweeper(Sweeper):
         if self.n_jobs is None:
             self.n_jobs = int(OmegaConf.select(config, "hydra.launcher.n_jobs", default=1) or 1)
 
-    def _suggest(self, trial: Any, key: str, spec: dict[str, Any]) -> Any:
-        kind = spec.get("type", "float")
-        if kind == "categorical":
-            return trial.suggest_categorical(key, [encode(c) for c in spec["choices"]])
-        if kind == "int":
-            return trial.suggest_int(
-                key, spec["low"], spec["high"], step=spec.get("step", 1), log=spec.get("log", False)
-            )
-        if kind == "float":
-            return trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=spec.get("log", False))
-        raise UserError(f"hydra.sweeper.params.{key}: unknown type '{kind}' (float, int or categorical)")
-
     def _overrides(self, trial: Any, arguments: list[str]) -> tuple[str, ...]:
-        chosen = [f"{key}={self._suggest(trial, key, spec)}" for key, spec in self.params.items()]
+        chosen = suggest(trial, self.params)
         bookkeeping = [
             f"sweep.storage='{shown(self.storage)}'",  # no password: trials log their config (dlforge.sweeps.storage)
             f"sweep.study={self.study_name}",
@@ -144,6 +137,11 @@ class OptunaSweeper(Sweeper):
             sampler=self.sampler or optuna.samplers.TPESampler(seed=self.seed),
             pruner=self.pruner or optuna.pruners.NopPruner(),
         )
+        if PARENT_ATTR in study.user_attrs:  # workers fill it: this sweep would take their running trials for dead ones
+            raise UserError(
+                f"study '{self.study_name}' is filled by sweep workers: start another with "
+                "python -m pipelines.sweep_worker (same arguments, without -m)"
+            )
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):  # from a killed sweep
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
         finished = len(
@@ -166,71 +164,12 @@ class OptunaSweeper(Sweeper):
         self._summarise(study)
 
     def _summarise(self, study: Any) -> None:
-        """Best params and value, and Optuna's plots, on the sweep's MLflow parent run."""
+        """Best params and value, and Optuna's plots, on the sweep's MLflow parent run (dlforge.sweeps.summary)."""
         from dlforge.sweeps.parent_run import SWEEP_RUN_ENV
+        from dlforge.sweeps.summary import summarise
 
         run_id = os.environ.get(SWEEP_RUN_ENV)
-        complete = [t for t in study.trials if t.state.name == "COMPLETE"]
-        if not run_id or not complete:
-            return
-        from mlflow.tracking import MlflowClient
+        if run_id:
+            from mlflow.tracking import MlflowClient
 
-        client = MlflowClient(self.config.tracking.uri)
-        client.set_tag(run_id, K.OBJECTIVE, ", ".join(f"{d} {o}" for d, o in zip(self.directions, self.objectives)))
-        client.set_tag(run_id, K.SAMPLER, type(study.sampler).__name__)
-        client.set_tag(run_id, K.PRUNER, type(study.pruner).__name__)
-        if len(self.objectives) > 1:
-            self._summarise_front(client, run_id, study)
-            return
-        best = study.best_trial
-        client.log_metric(run_id, "best_value", best.value)  # tags below: they stay current when a study resumes
-        client.set_tag(run_id, K.BEST_TRIAL, str(best.number))
-        for key, value in best.params.items():
-            client.set_tag(run_id, f"best.{key}", str(value))
-        with tempfile.TemporaryDirectory() as tmp:
-            Path(tmp, "best.json").write_text(
-                json.dumps({"trial": best.number, "value": best.value, "params": best.params}, indent=2)
-            )
-            self._plots(study, Path(tmp))
-            client.log_artifacts(run_id, tmp, "optuna")
-
-    def _summarise_front(self, client: Any, run_id: str, study: Any) -> None:
-        """Several objectives: the Pareto front (trials no other trial beats on every objective) as pareto.json."""
-        front = [
-            {"trial": t.number, "values": dict(zip(self.objectives, t.values)), "params": t.params}
-            for t in study.best_trials
-        ]
-        client.set_tag(run_id, K.PARETO_TRIALS, ",".join(str(t["trial"]) for t in front))
-        with tempfile.TemporaryDirectory() as tmp:
-            Path(tmp, "pareto.json").write_text(json.dumps(front, indent=2))
-            self._plots(study, Path(tmp))
-            client.log_artifacts(run_id, tmp, "optuna")
-
-    def _plots(self, study: Any, out: Path) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        from optuna.visualization import matplotlib as vis
-
-        if len(study.directions) > 1:
-            plots = {"pareto_front": lambda s: vis.plot_pareto_front(s, target_names=self.objectives)}
-        else:
-            plots = {
-                "optimization_history": vis.plot_optimization_history,
-                "parallel_coordinate": vis.plot_parallel_coordinate,
-            }
-            if len([t for t in study.trials if t.state.name == "COMPLETE"]) > 1 and len(study.best_trial.params) > 1:
-                plots["param_importances"] = vis.plot_param_importances
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
-            for name, plot in plots.items():
-                try:
-                    ax = plot(study)
-                except Exception as e:  # a plot that needs more trials must not fail the sweep
-                    print(f"optuna plot {name} skipped: {e}")
-                    continue
-                fig = (ax.flat[0] if hasattr(ax, "flat") else ax).figure
-                fig.tight_layout()
-                fig.savefig(out / f"{name}.png", dpi=100)
-                plt.close(fig)
+            summarise(MlflowClient(self.config.tracking.uri), run_id, study, self.objectives, self.directions)
