@@ -18,6 +18,7 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from importlib.util import find_spec
@@ -37,9 +38,9 @@ LABELS = {
 
 
 def dvc(args: list[str], repo: Path, extra_path: str = "") -> str:
-    run_env = env()
+    run_env = env(PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # this venv's dvc
     if extra_path:
-        run_env["PYTHONPATH"] = f"{extra_path}:{run_env['PYTHONPATH']}"
+        run_env["PYTHONPATH"] = f"{extra_path}{os.pathsep}{run_env['PYTHONPATH']}"
     proc = subprocess.run(["dvc", *args], cwd=repo, env=run_env, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"benchmark step failed: dvc {' '.join(args)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
