@@ -97,13 +97,15 @@ def check_names(pattern: str, item: str, tmp_path: Path, monkeypatch) -> None:
     test = contract_test("test_names.py", item).test_every_saved_class_has_a_stable_name_that_imports
     assert str(Path(names.__file__).relative_to(ROOT)) == pattern
     test()
+    saved = {}  # each use case's network and Serving class, once each
     for uc, model in _configs("model").items():
         task = get_class(_configs("task")[uc]["_target_"])
         for cls in (model["net"]["_target_"], f"{task.serving.__module__}.{task.serving.__qualname__}"):
-            stable = names.stable(cls).removeprefix(names.PREFIX)
-            with monkeypatch.context() as m:
-                m.delitem(names.CLASSES, stable)
-                assert fails(test), f"tests/test_names.py passes without {uc}'s stable name {stable}"
+            saved.setdefault(names.stable(cls).removeprefix(names.PREFIX), uc)
+    for stable, uc in saved.items():
+        with monkeypatch.context() as m:
+            m.delitem(names.CLASSES, stable)
+            assert fails(test), f"tests/test_names.py passes without {uc}'s stable name {stable}"
 
 
 def check_directions(pattern: str, item: str, tmp_path: Path, monkeypatch) -> None:
