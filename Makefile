@@ -45,7 +45,7 @@ ui: $(BIN)/.installed ## MLflow UI on the embedded store: http://127.0.0.1:5000
 server: $(BIN)/.installed ## shared MLflow server with basic auth on PostgreSQL (sudo scripts/postgres-setup.sh; export MLFLOW_AUTH_ADMIN_PASSWORD): http://127.0.0.1:5000
 	scripts/mlflow-server.sh
 
-dvc-sync: $(BIN)/.installed ## rewrite dvc.yaml's generated blocks: the use cases (conf/experiment/) and the data plots (the tasks' DATA_PLOTS)
+dvc-sync: $(BIN)/.installed ## rewrite dvc.yaml's generated blocks: the use cases (conf/experiment/), each stage's code deps (dlforge.code_deps) and the data plots
 	python -m pipelines.dvc_sync --write
 
 dockerfile: $(BIN)/.installed ## Docker build context serving a registered model: make dockerfile MODEL=digits [DIR=build/digits]

@@ -21,10 +21,10 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks import notes, overhead, scale, startup, sweeps
+from benchmarks import dvc_noop, notes, overhead, scale, startup, sweeps
 from benchmarks.common import ROOT
 
-SECTIONS = ("overhead", "startup", "scale", "sweeps")
+SECTIONS = ("overhead", "startup", "scale", "sweeps", "dvc_noop")
 SCALE_ROWS = (1_000_000, 10_000_000)  # the sizes: at most linear growth, ≤ 6 GB a stage
 # sweep workers: 8 trials of 100 epochs (~10 s each on a quiet core; shorter trials measure start-up, not the
 # sweep: benchmarks/sweeps.py), one repetition: both storages then take ~5 min
@@ -57,6 +57,7 @@ def measure(repeats: int, skip: list[str], pg_uri: str | None, save: Path | None
             "startup": lambda: startup.measure("digits", repeats, tmp / "startup"),
             "scale": lambda: scale.measure(tmp / "scale", 1, SCALE_ROWS),
             "sweeps": lambda: sweeps.measure(tmp / "sweeps", SWEEP_REPEATS, pg_uri, SWEEP_TRIALS, SWEEP_EPOCHS),
+            "dvc_noop": lambda: dvc_noop.measure(max(repeats, 5), tmp / "dvc_noop"),
         }
         for name, run in sections.items():
             if name not in skip:
@@ -111,6 +112,7 @@ def render(r: dict) -> list[str]:
             "startup": startup.rows,
             "scale": scale.rows,
             "sweeps": sweeps.rows,
+            "dvc_noop": dvc_noop.rows,
         }[section](figures)
         text += [*table, "", *notes.missed(section, figures)]
     text += notes.TAIL

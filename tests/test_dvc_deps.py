@@ -1,17 +1,11 @@
-"""Every stage's code `deps` in dvc.yaml are exactly the project modules it imports, and DVC acts on them.
+"""Every stage's code `deps` in dvc.yaml are generated from the modules it imports, and DVC acts on them.
 
-The import closure of a stage starts from its entry (pipelines/<stage>.py) and follows every import
-of a project module (pipelines.*, dlforge.*, hydra_plugins.*), top-level and function-local, plus:
-- the `_target_`s the stage instantiates from its config sections (STAGE_SECTIONS), per use case;
-- Hydra's own: the `hydra.callbacks` of conf/config.yaml (instantiated before every job) and the
-  plugin modules under src/hydra_plugins (Hydra imports them all at start-up to discover plugins);
-- for stages that rebuild the preprocessor from preprocess.json (by class name): every module of
-  the use case's prepare closure that defines a Preprocessor class (prepare can store only those).
-A package's `__init__.py` counts for every module below it (Python runs it first).
-
-The foreach template shares one deps list over the use cases, so the check is: every module a use
-case's stage imports is listed (else fail naming both), and every listed code path is imported by the
-stage for at least one use case; a directory may be listed only when every module in it is.
+dlforge.code_deps computes a stage's static import closure for one use case; pipelines/dvc_sync.py
+writes the union over the use cases into dvc.yaml (`make dvc-sync`). These tests check that dvc.yaml
+is that output, and, independently of how it is written, what it must mean: every module a use case's
+stage imports is listed (else fail naming both), and every listed code path is imported by the stage
+for at least one use case (one naming `${item.…}` by its own); a directory only when every module in
+it is. The analysis itself is checked against a running stage's imports (-X importtime).
 """
 
 from __future__ import annotations
@@ -26,132 +20,36 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from conftest import CONF, ROOT, copy_repo, sh, work_overrides
-from pipelines.dvc_sync import declared_use_cases
+from benchmarks.dvc_noop import up_to_date_copy
+from conftest import CONF, ROOT, sh, work_overrides
+from dlforge import code_deps
+from pipelines import dvc_sync
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
-USE_CASES = declared_use_cases(ROOT)
-STAGES = ("prepare", "train", "evaluate", "register")
-PROJECT = ("pipelines", "dlforge", "hydra_plugins")
-# Config sections whose `_target_`s each stage instantiates (evaluate/register rebuild the network
-# from model.pt, which stores the resolved `model.net` config with its `_target_`).
-STAGE_SECTIONS = {
-    "prepare": ["data"],
-    "train": ["model", "trainer", "callbacks", "logger", "curves"],
-    "evaluate": ["task", "model.net"],
-    "register": ["task", "model.net"],
-}
-REBUILDS_PREPROCESSOR = {"evaluate", "register"}
-
-
-def module_file(name: str) -> Path | None:
-    parts = name.split(".")
-    if parts[0] not in PROJECT:
-        return None
-    base = (ROOT if parts[0] == "pipelines" else ROOT / "src").joinpath(*parts)
-    for f in (base / "__init__.py", base.with_suffix(".py")):
-        if f.is_file():
-            return f
-    return None
-
-
-def with_parents(name: str) -> set[str]:
-    parts = name.split(".")
-    return {".".join(parts[: i + 1]) for i in range(len(parts))}
+USE_CASES = dvc_sync.declared_use_cases(ROOT)
+STAGES = dvc_sync.STAGES
+FIRST = min(USE_CASES)
 
 
 @cache
-def imports_of(path: Path) -> frozenset[str]:
-    """Project modules `path` imports anywhere in its body (module level or inside functions)."""
-    package = ".".join(
-        path.relative_to(ROOT / "src" if path.is_relative_to(ROOT / "src") else ROOT).with_suffix("").parts
-    )
-    if path.name != "__init__.py":
-        package = package.rpartition(".")[0]
-    else:
-        package = package.removesuffix(".__init__")
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, *([base] if base else [])])
-            found.add(base)
-            found.update(f"{base}.{a.name}" for a in node.names)  # `from pkg import submodule`
-    return frozenset(m for m in found if module_file(m))
+def configs() -> dict:
+    """Every use case's composed config, with Hydra's node (as `make dvc-sync` composes them)."""
+    return dvc_sync.composed(ROOT)
 
 
-def closure(roots: set[str]) -> set[Path]:
-    seen: set[str] = set()
-    todo = [p for r in roots for p in with_parents(r)]
-    while todo:
-        name = todo.pop()
-        if name in seen or not module_file(name):
-            continue
-        seen.add(name)
-        todo.extend(p for m in imports_of(module_file(name)) for p in with_parents(m))
-    return {module_file(m).relative_to(ROOT) for m in seen}
-
-
-def targets(node) -> set[str]:
-    if isinstance(node, dict):
-        own = {node["_target_"]} if isinstance(node.get("_target_"), str) else set()
-        return own.union(*(targets(v) for v in node.values()))
-    if isinstance(node, list):
-        return set().union(*(targets(v) for v in node))
-    return set()
-
-
-def target_modules(names: set[str]) -> set[str]:
-    """The module of each project `_target_` (a class or function inside it)."""
-    return {n.rpartition(".")[0] for n in names if n.split(".")[0] in PROJECT}
-
-
-@cache
-def composed(use_case: str) -> dict:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("config", overrides=[f"experiment={use_case}"], return_hydra_config=True)
-    return OmegaConf.to_container(cfg, resolve=False)
-
-
-def section(cfg: dict, dotted: str):
-    for key in dotted.split("."):
-        cfg = cfg.get(key) or {}
-    return cfg
-
-
-def preprocessor_modules(use_case: str) -> set[str]:
-    """Modules of prepare's closure defining a class derived from a *Preprocessor (preprocess.json names one)."""
-    found = set()
-    for f in stage_closure("prepare", use_case):
-        for node in ast.walk(ast.parse((ROOT / f).read_text())):
-            if isinstance(node, ast.ClassDef) and any("Preprocessor" in ast.unparse(b) for b in node.bases):
-                found.add(".".join(f.relative_to("src").with_suffix("").parts))
-    return found
-
-
-def hydra_plugin_modules() -> set[str]:
-    return {
-        ".".join(p.relative_to(ROOT / "src").with_suffix("").parts) for p in (ROOT / "src/hydra_plugins").rglob("*.py")
-    }
-
-
-@cache
 def stage_closure(stage: str, use_case: str) -> set[Path]:
-    cfg = composed(use_case)
-    roots = {f"pipelines.{stage}", *hydra_plugin_modules()}
-    roots |= target_modules(targets(cfg["hydra"].get("callbacks") or {}))
-    for dotted in STAGE_SECTIONS[stage]:
-        roots |= target_modules(targets(section(cfg, dotted)))
-    if stage in REBUILDS_PREPROCESSOR:
-        roots |= preprocessor_modules(use_case)
-    return closure(roots)
+    return set(code_deps.stage_code(stage, configs()[use_case]))
+
+
+def generated_block(stage: str) -> list[str]:
+    """The entries dvc.yaml lists between the stage's code markers."""
+    text = (ROOT / "dvc.yaml").read_text()
+    start, end = dvc_sync.CODE_MARKER.format(stage=stage), dvc_sync.CODE_END.format(stage=stage)
+    assert start in text and end in text, f"dvc.yaml has no generated code block for {stage}: run `make dvc-sync`"
+    inside = text.split(start)[1].split(end)[0]
+    return [line.strip().removeprefix("- ") for line in inside.strip().splitlines()]
 
 
 def listed_code_deps(stage: str, use_case: str) -> list[Path]:
@@ -168,6 +66,16 @@ def listed_code_deps(stage: str, use_case: str) -> list[Path]:
 
 def covered(module: Path, deps: list[Path]) -> bool:
     return any(module == d or module.is_relative_to(d) for d in deps)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_code_deps_are_what_make_dvc_sync_writes(stage):
+    cases = dvc_sync.use_cases(ROOT, configs())
+    assert generated_block(stage) == dvc_sync.code_deps(stage, configs(), cases), (
+        f"dvc.yaml's code deps of {stage} are stale: run `make dvc-sync`"
+    )
+    code = [d for d in DVC["stages"][stage]["do"]["deps"] if d.startswith(("pipelines/", "src/"))]
+    assert code == generated_block(stage), "every code dep is inside the generated block, none written by hand"
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -199,14 +107,56 @@ def test_every_code_dep_is_imported(stage):
     assert not extra, "\n".join(sorted(set(extra)))
 
 
-def test_the_closure_follows_function_local_and_config_imports():
-    """Guards the analysis itself: a function-local import, a `_target_` and a Hydra callback are found."""
-    train = stage_closure("train", "digits_gan")
-    assert Path("src/dlforge/models/checkpoint.py") in train  # imported inside train.fit()
-    assert Path("src/dlforge/models/gan_callbacks.py") in train  # only a callbacks `_target_`
-    assert Path("src/dlforge/sweeps/parent_run.py") in train  # hydra.callbacks
-    assert Path("src/dlforge/tasks/generation.py") in stage_closure("evaluate", "digits_gan")  # task `_target_`
-    assert Path("src/dlforge/models/gan.py") not in stage_closure("train", "digits")
+def _function_local_imports(path: Path) -> set[Path]:
+    """The project modules `path` imports inside its functions (not at module level)."""
+    found = set()
+    for fn in ast.walk(ast.parse(path.read_text())):
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                    found |= {code_deps.module_file(n) for n in names if code_deps.module_file(n)}
+    return {f.relative_to(ROOT) for f in found}
+
+
+def _target_files(node) -> set[Path]:
+    """The files of the project `_target_`s under a config node."""
+    text = OmegaConf.to_yaml(node)
+    modules = {
+        line.split("_target_:")[1].strip().rpartition(".")[0] for line in text.splitlines() if "_target_:" in line
+    }
+    return {code_deps.module_file(m).relative_to(ROOT) for m in modules if code_deps.module_file(m)}
+
+
+@pytest.mark.parametrize("use_case", sorted(USE_CASES))
+def test_the_closure_follows_function_local_and_config_imports(use_case):
+    """Guards the analysis: function-local imports, the `_target_`s of the stage's sections and Hydra's
+    callbacks are in; another use case's network module is out."""
+    cfg = configs()[use_case]
+    train, evaluate = stage_closure("train", use_case), stage_closure("evaluate", use_case)
+    local = _function_local_imports(ROOT / "pipelines/train.py")
+    assert local and local <= train
+    for section in ("model", "callbacks", "hydra.callbacks"):
+        assert _target_files(OmegaConf.select(cfg, section)) <= train, section
+    assert _target_files(cfg.task) <= evaluate
+    others = set().union(*(_target_files(c.model.net) for c in configs().values())) - _target_files(cfg.model.net)
+    assert others and not others & train
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_jobs_own_config_gives_the_same_files(stage):
+    """Inside a stage, Hydra removes its own node from cfg: the closure is the same (the resume key's files)."""
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        job = compose("config", overrides=[f"experiment={FIRST}"])
+    assert "hydra" not in job
+    assert code_deps.stage_code(stage, job) == code_deps.stage_code(stage, configs()[FIRST])
+
+
+def test_an_unknown_stage_is_refused():
+    with pytest.raises(ValueError, match="unknown stage 'serve'"):
+        code_deps.stage_code("serve", configs()[FIRST])
 
 
 def _stale(repo: Path) -> set[str]:
@@ -215,41 +165,19 @@ def _stale(repo: Path) -> set[str]:
 
 
 @pytest.mark.e2e  # dvc in a copy of the repo
-def test_editing_an_evaluate_only_module_reruns_evaluate_and_register(tmp_path):
-    """With every stage up to date (a committed dvc.lock of this dvc.yaml), touching a module that only
-    evaluate (and so register, downstream) imports makes exactly those stages stale in `dvc status`."""
-    repo = copy_repo(tmp_path / "repo")
-    _lock_current_tree(repo)
-    assert _stale(repo) == set(), "the synthesized lock should make every stage up to date"
-    module = Path("src/dlforge/tasks/base.py")
+def test_editing_a_module_only_evaluate_and_register_import_reruns_them(tmp_path):
+    """With every stage up to date (placeholder outputs committed by `dvc commit`), touching a module
+    that every use case's evaluate and register import, and no prepare or train, makes exactly those
+    stages stale in `dvc status`."""
+    repo = up_to_date_copy(tmp_path / "repo")
+    assert _stale(repo) == set(), "the committed lock should make every stage up to date"
     upstream = set().union(*(stage_closure(s, uc) for s in ("prepare", "train") for uc in USE_CASES))
-    assert module in stage_closure("evaluate", "digits") and module not in upstream
+    downstream = set.intersection(*(stage_closure(s, uc) for s in ("evaluate", "register") for uc in USE_CASES))
+    module = sorted(downstream - upstream)[0]
     (repo / module).write_text((repo / module).read_text() + "\n# edited\n")
-    stale = {s.split("@")[0] for s in _stale(repo)}
-    assert stale == {"evaluate", "register"}, stale
-    per_case = {s for s in _stale(repo) if s.startswith("evaluate@")}
-    assert per_case == {f"evaluate@{uc}" for uc in USE_CASES}
-
-
-def _lock_current_tree(repo: Path) -> None:
-    """A dvc.lock in which every stage ran against the tree as it is now, without running anything.
-
-    Outputs are empty placeholder folders committed to the copy's DVC cache; deps and params carry
-    the hashes `dvc` computes for the current files, so `dvc status` reports only what changes after.
-    """
-    for uc in USE_CASES:
-        for stage in STAGES:
-            for kind in ("outs", "metrics", "plots"):
-                for entry in DVC["stages"][stage]["do"].get(kind, []):
-                    out = repo / (next(iter(entry)) if isinstance(entry, dict) else entry).replace("${key}", uc)
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    if out.suffix == ".json":
-                        out.write_text("{}")
-                    else:
-                        out.mkdir(exist_ok=True)
-                        (out / "placeholder").write_text(str(out))
-    # `dvc commit` records every stage's current deps, params and outs in dvc.lock without running it.
-    sh(["dvc", "commit", "-f", "-q"], repo)
+    stale = _stale(repo)
+    assert {s.split("@")[0] for s in stale} == {"evaluate", "register"}, (module, stale)
+    assert stale == {f"{s}@{uc}" for s in ("evaluate", "register") for uc in USE_CASES}
 
 
 @pytest.mark.slow  # every stage of every use case under -X importtime
@@ -267,6 +195,6 @@ def test_the_static_closure_covers_what_each_stage_imports_when_it_runs(work):
         loaded = {
             line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")
         }
-        files = {module_file(m).relative_to(ROOT) for m in loaded if m.split(".")[0] in PROJECT and module_file(m)}
+        files = {code_deps.module_file(m).relative_to(ROOT) for m in loaded if code_deps.module_file(m)}
         unseen = files - stage_closure(stage, "credit_default")
         assert not unseen, f"{stage} imported {sorted(map(str, unseen))} at run time, which the analysis missed"
