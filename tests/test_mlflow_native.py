@@ -63,6 +63,26 @@ def test_evaluate_logs_every_metric_in_one_batch_and_the_logged_model_carries_th
     assert on_model["test_accuracy"] == pytest.approx(reported["model"]["accuracy"])
 
 
+def test_the_logged_model_is_named_after_the_use_case_with_test_and_best_epoch_val_metrics(store):
+    root, client = store
+    run = _latest_run(client)
+    (output,) = run.outputs.model_outputs
+    model = client.get_logged_model(output.model_id)
+    assert model.name == "tiny"
+    reported = json.loads((root / "reports" / "tiny" / "metrics.json").read_text())["model"]
+    val_keys = {k for k in run.data.metrics if k.startswith("val_")}
+    assert sorted(m.key for m in model.metrics) == sorted({f"test_{k}" for k in reported} | val_keys)  # once each
+    on_model = {m.key: m for m in model.metrics}
+    assert {m.dataset_name for k, m in on_model.items() if k.startswith("test_")} == {"tiny-test"}
+    assert {m.dataset_name for k, m in on_model.items() if k.startswith("val_")} == {"tiny-val"}
+    best = json.loads((root / "models" / "tiny" / "run.json").read_text())["best_epoch"]
+    curve = client.get_metric_history(run.info.run_id, "val_loss")
+    assert best > 0 and len({m.step for m in curve}) > best  # not the first epoch, nor trivially the only one
+    assert on_model["val_loss"].value == min(m.value for m in curve)  # the checkpoint's monitor: val_loss, min
+    epochs = {m.step: m.value for m in client.get_metric_history(run.info.run_id, "epoch")}
+    assert epochs[on_model["val_loss"].step] == best
+
+
 def test_every_version_has_a_model_card(store):
     root, client = store
     registry = json.loads((root / "reports" / "tiny" / "registry.json").read_text())
