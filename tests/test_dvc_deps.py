@@ -202,7 +202,7 @@ def test_every_code_dep_is_imported(stage):
 def test_the_closure_follows_function_local_and_config_imports():
     """Guards the analysis itself: a function-local import, a `_target_` and a Hydra callback are found."""
     train = stage_closure("train", "digits_gan")
-    assert Path("src/dlforge/models/checkpoint.py") in train  # imported inside train.fit()
+    assert Path("src/dlforge/models/export.py") in train  # imported inside train.fit()
     assert Path("src/dlforge/models/gan_callbacks.py") in train  # only a callbacks `_target_`
     assert Path("src/dlforge/sweeps/parent_run.py") in train  # hydra.callbacks
     assert Path("src/dlforge/tasks/generation.py") in stage_closure("evaluate", "digits_gan")  # task `_target_`
