@@ -56,9 +56,9 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     run = training_run.open(cfg, data, folder.run_id, folder.epochs_done) if cfg.logger and rank0 else None
     if folder.last and rank0:
         print(f"resumed from epoch {folder.epochs_done}: {folder.last}")
-    trainer, pruning = build.trainer(cfg, folder, run)
 
-    with run or nullcontext():
+    with run or nullcontext():  # the run ends FINISHED, or FAILED on an exception
+        trainer, pruning = build.trainer(cfg, folder, run)
         trainer.fit(model, datamodule=datamodule, ckpt_path=folder.last, weights_only=True)
         metrics, best_epoch = results(trainer, model)
         if pruning and pruning.pruned:

@@ -96,7 +96,11 @@ def open(cfg: DictConfig, data: Prepared, resumed: str | None, epochs_done: int)
     if cfg.train.tuned_by:
         tags[K.SWEEP_RUN_ID] = cfg.train.tuned_by
     run.start(tags, resumed, epochs_done)
-    run.log_config(cfg, data, cfg.name)
+    try:
+        run.log_config(cfg, data, cfg.name)
+    except BaseException:
+        mlflow.end_run("FAILED")  # not left open and RUNNING in this process
+        raise
     return run
 
 
