@@ -47,8 +47,8 @@ def fit(cfg: DictConfig) -> dict[str, float]:
     from dlforge.models.export import save_net
     from dlforge.tracking import training_run
 
-    limit_threads(cfg.train.threads)
     data, datamodule = build_data(cfg)
+    limit_threads(cfg.train.threads)  # before any tensor maths
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     model, net_config = build.module(cfg.model, data.meta, cfg.train.compile)
     folder = checkpoints.open_folder(cfg, data.path)
