@@ -67,9 +67,8 @@ def fit(cfg: DictConfig) -> dict[str, float]:
                 run.pruned()
 
     if trainer.is_global_zero:
-        net = getattr(model.net, "_orig_mod", model.net)  # the module inside torch.compile's wrapper
         with atomic_dir(cfg.paths.models) as out:
-            save_net(out / "model.pt", net_config, net)
+            save_net(out / "model.pt", net_config, model.net)
             training_run.write_ref(out / "run.json", run, best_epoch)
         folder.clean()  # the outputs are written: nothing left to resume
         print(

@@ -12,7 +12,6 @@ import warnings
 from typing import Any
 
 import pytorch_lightning as pl
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.utilities import rank_zero_only
@@ -27,7 +26,7 @@ def module(model: DictConfig, meta: dict[str, Any], compile: bool) -> tuple[pl.L
     net_config = {**OmegaConf.to_container(model.net, resolve=True), **meta["net"]}
     built = instantiate(model, net=net_config, **meta["module"])
     if compile:
-        built.net = torch.compile(built.net)
+        built.net.compile()  # in place: the same module and state_dict keys, exported as they are
     return built, net_config
 
 

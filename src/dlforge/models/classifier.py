@@ -52,7 +52,7 @@ class Classifier(GroupedSteps, pl.LightningModule):
         """A network with `init_from_train(x, y)` starts from statistics of the whole train split (every rank
         sees the same tensors). Lightning calls this before it restores a checkpoint, so a resumed fit keeps
         its saved weights."""
-        init = getattr(getattr(self.net, "_orig_mod", self.net), "init_from_train", None)
+        init = getattr(self.net, "init_from_train", None)
         if stage == "fit" and init is not None:
             init(*self.trainer.datamodule.train)
 
