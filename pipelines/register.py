@@ -102,7 +102,14 @@ def run(cfg: DictConfig) -> dict:
             liveness.claim(client, run_id)  # log_model reopens the training run: mark it as ours while it is open
             with tempfile.TemporaryDirectory(prefix="dlforge-register-") as tmp:
                 model_uri = publish.log_model(
-                    run_id, cfg.name, ref.get("best_epoch"), models / "model.pt", data, task.serving, requests, Path(tmp)
+                    run_id,
+                    cfg.name,
+                    ref.get("best_epoch"),
+                    models / "model.pt",
+                    data,
+                    task.serving,
+                    requests,
+                    Path(tmp),
                 )
         challenger = predictions(model_uri)
         decision = paired_bootstrap(
