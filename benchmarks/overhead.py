@@ -13,11 +13,8 @@ wall time and as CPU time of the whole process; the reported ratio is the median
 each run's hand / stage wall time: the stage's throughput (rows per second) as a fraction of the hand
 loop's (target ≥ 0.9); the same ratio of CPU times is shown beside it.
 
-Why epoch by epoch: this 2-core machine is shared, and its speed drifts by 10-30 % from one minute to
-the next (the same hand loop, run as its own process, took 0.059 s an epoch at 11:36 and 0.065 at
-13:03 on 2026-12-06). With each side in its own process, one repetition's stage / hand ratio swung
-from 0.66 to 1.01 for the same code; an epoch of each side measured within a fraction of a second of
-the other sees the same machine. Both sides run with the same torch thread count (`--threads`,
+Why epoch by epoch: a shared machine's speed drifts from one minute to the next (docs/benchmarks.md);
+an epoch of each side measured within a fraction of a second of the other sees the same machine. Both sides run with the same torch thread count (`--threads`,
 default 1: two intra-op threads per process oversubscribe the cores and make epoch times swing by
 10x or more). `--stage-overrides` adds config overrides to the stage's side only: what a part of the
 production configuration costs, e.g. `logger=none curves=none callbacks=none +trainer.enable_progress_bar=false`.

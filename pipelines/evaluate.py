@@ -31,7 +31,7 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
     data = prepared_data.load(cfg.paths.prepared)
     models, reports = Path(cfg.paths.models), Path(cfg.paths.reports)
 
-    from dlforge.models.checkpoint import load_net
+    from dlforge.models.export import load_net
     from dlforge.tasks.base import build as build_task
     from dlforge.tasks.base import join
     from dlforge.tracking import runs

@@ -60,7 +60,8 @@ def run(cfg: DictConfig) -> dict:
 
     check_settings(gate.confidence, gate.bootstrap_samples)
     limit_threads(cfg.train.threads)
-    run_id = runs.require_run(runs.read_run_ref(models / "run.json"), "register")
+    ref = runs.read_run_ref(models / "run.json")
+    run_id = runs.require_run(ref, "register")
     mlflow.set_tracking_uri(cfg.tracking.uri)
     client = runs.client(cfg.tracking.uri)
     task = build_task(cfg.task, baselines=False)  # the gate scores served models only
@@ -100,7 +101,16 @@ def run(cfg: DictConfig) -> dict:
         else:
             liveness.claim(client, run_id)  # log_model reopens the training run: mark it as ours while it is open
             with tempfile.TemporaryDirectory(prefix="dlforge-register-") as tmp:
-                model_uri = publish.log_model(run_id, models / "model.pt", data, task.serving, requests, Path(tmp))
+                model_uri = publish.log_model(
+                    run_id,
+                    cfg.name,
+                    ref.get("best_epoch"),
+                    models / "model.pt",
+                    data,
+                    task.serving,
+                    requests,
+                    Path(tmp),
+                )
         challenger = predictions(model_uri)
         decision = paired_bootstrap(
             gate.metric,

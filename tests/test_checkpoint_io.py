@@ -1,4 +1,4 @@
-"""dlforge.models.resume.AtomicCheckpointIO: whole files only, last.ckpt shares the best checkpoint's bytes
+"""dlforge.models.checkpoints.AtomicCheckpointIO: whole files only, last.ckpt shares the best checkpoint's bytes
 when Lightning writes both at the same step, and saves are written on a clock (train.checkpoint_every_s)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from dlforge.errors import UserError
-from dlforge.models.resume import AtomicCheckpointIO
+from dlforge.models.checkpoints import AtomicCheckpointIO
 
 
 def state(epoch: int, step: int, value: float) -> dict:
@@ -51,10 +51,10 @@ def test_saves_within_the_interval_wait_in_memory_and_the_fit_end_writes_them(tm
 
 
 def test_a_due_write_happens_at_the_next_save_or_epoch_end(tmp_path, monkeypatch):
-    import dlforge.models.resume as resume
+    import dlforge.models.checkpoints as checkpoints
 
     clock = [100.0]
-    monkeypatch.setattr(resume.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(checkpoints.time, "monotonic", lambda: clock[0])
     io = AtomicCheckpointIO(every_s=10)
     io.save_checkpoint(state(0, 5, 1.0), tmp_path / "best.ckpt")  # written at once; the next write is due at 110
     io.save_checkpoint(state(1, 10, 2.0), tmp_path / "best.ckpt")
@@ -85,7 +85,7 @@ def test_a_waiting_checkpoint_is_a_copy_that_keeps_a_state_dicts_metadata(tmp_pa
     import numpy as np
     from torch import nn
 
-    from dlforge.models.resume import _snapshot
+    from dlforge.models.checkpoints import _snapshot
 
     net = nn.BatchNorm1d(3)
     state_dict = net.state_dict()
@@ -98,14 +98,13 @@ def test_a_waiting_checkpoint_is_a_copy_that_keeps_a_state_dicts_metadata(tmp_pa
     assert copied["loops"] == [{"n": 1}, ("a", 2)]
 
 
-def test_the_rng_state_round_trips_and_reads_the_older_list_form():
+def test_the_rng_state_round_trips():
     import random
 
-    from dlforge.models.resume import RngState
+    from dlforge.models.checkpoints import RngState
 
     random.seed(3)
     saved = RngState().state_dict()
     expected = [random.random() for _ in range(3)]
-    for python in (saved["python"], [saved["python"][0], saved["python"][1].tolist(), saved["python"][2]]):
-        RngState().load_state_dict({**saved, "python": python})
-        assert [random.random() for _ in range(3)] == expected
+    RngState().load_state_dict(saved)
+    assert [random.random() for _ in range(3)] == expected

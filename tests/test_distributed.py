@@ -59,7 +59,7 @@ def test_two_process_ddp_matches_one_process_and_has_one_of_everything(work: Pat
     # The checkpoint loads on one process and predicts like the trained model.
     import torch
 
-    from dlforge.models.checkpoint import load_net
+    from dlforge.models.export import load_net
 
     net = load_net(work / "models/ddp/model.pt")
     assert net(torch.zeros(3, 5)).shape == (3, 2)

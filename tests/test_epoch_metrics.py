@@ -1,5 +1,4 @@
-"""The per-epoch curves are exact: the loss is the row-weighted mean of the epoch, the metrics cover all its rows;
-with Lightning's own `self.log` and with the train stage's (dlforge.models.fast_log)."""
+"""The per-epoch curves are exact: the loss is the row-weighted mean of the epoch, the metrics cover all its rows."""
 
 from __future__ import annotations
 
@@ -12,7 +11,6 @@ import torchmetrics
 from torch import nn
 
 from dlforge.data.batches import InMemoryDataModule
-from dlforge.models import fast_log
 from dlforge.models.classifier import Classifier
 from dlforge.models.regressor import Regressor
 
@@ -27,16 +25,8 @@ def _fit(module: pl.LightningModule, x: torch.Tensor, y: torch.Tensor) -> dict[s
     return {k: float(v) for k, v in trainer.callback_metrics.items()}
 
 
-@pytest.fixture(params=["lightning", "fast_log"])
-def logging_path(request, monkeypatch):
-    if request.param == "fast_log":
-        monkeypatch.setattr(fast_log._result._ResultMetric, "to", fast_log.LIGHTNING_TO)  # put back after the test
-        fast_log.install()
-    return request.param
-
-
 @pytest.mark.parametrize("classes", [2, 3])
-def test_classifier_epoch_curves_cover_every_row(classes, logging_path):
+def test_classifier_epoch_curves_cover_every_row(classes):
     torch.manual_seed(0)
     x, y = torch.randn(300, 4), torch.randint(0, classes, (300,))
     net = nn.Linear(4, classes)
@@ -56,7 +46,7 @@ def test_classifier_epoch_curves_cover_every_row(classes, logging_path):
     assert metrics["train_acc"] == pytest.approx(metrics["val_acc"], rel=1e-6)
 
 
-def test_regressor_epoch_curves_cover_every_row(logging_path):
+def test_regressor_epoch_curves_cover_every_row():
     torch.manual_seed(0)
     x, y = torch.randn(300, 3), torch.randn(300)
     net = nn.Linear(3, 1)

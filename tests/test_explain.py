@@ -75,7 +75,7 @@ def test_tabular_attributions_rank_the_informative_feature_first(tiny_registry, 
     again = tmp_path / "again"  # deterministic: the same network and data give the same numbers
     again.mkdir()
     from dlforge.data import prepared
-    from dlforge.models.checkpoint import load_net
+    from dlforge.models.export import load_net
 
     instantiate(cfg.task).explain(load_net(root / "models/tiny/model.pt"), prepared.load(cfg.paths.prepared), again)
     assert (again / "attributions.json").read_text() == (out / "attributions.json").read_text()

@@ -28,7 +28,7 @@ STAGE_IMPORTS = [
     "dlforge.registry.aliases",
     "dlforge.registry.gate",
     "dlforge.serving.pyfunc",
-    "dlforge.models.checkpoint",
+    "dlforge.models.export",
     "dlforge.tracking.runs",
     "dlforge.data.prepared",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -56,13 +57,13 @@ def repo(tmp_path_factory) -> Path:
     return repo
 
 
-def killed_repro(repo: Path, point: str, *args: str) -> None:
+def killed_repro(repo: Path, point: str, *args: str, pythonpath: str = str(ROOT)) -> None:
     """Run `dvc repro *args` with `point` armed; SIGKILL the stage process when it gets there."""
     marker = repo / "fault.pid"
     env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
     env.update(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=pythonpath,
         DLFORGE_FAULT_AT=point,
         DLFORGE_FAULT_FILE=str(marker),
     )
@@ -152,4 +153,34 @@ def test_kill_in_register_between_registering_and_moving_aliases(repo):
     assert f"finishing {UC} v{orphan.version}" in out
     assert len(client.search_model_versions(f"name='{UC}'")) == before + 1  # finished, not registered again
     assert int(client.get_model_version_by_alias(UC, "challenger").version) == int(orphan.version)
+    assert_intact(repo)
+
+
+def test_a_code_edit_after_a_kill_trains_afresh_and_no_edit_resumes(repo):
+    """The resume key hashes the code the train stage imports (dlforge.code_deps). The stages run the
+    copy's own code here (its src/ and root first on the path), so an edit there is an edit to what runs."""
+    own = os.pathsep.join([str(repo / "src"), str(repo)])
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env.update(PATH=f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", PYTHONPATH=own)
+
+    def repro_own() -> str:
+        done = subprocess.run(["dvc", "repro", TARGET], cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        return done.stdout
+
+    set_epochs(repo, 6)
+    killed_repro(repo, "mid_epoch", TARGET, pythonpath=own)
+    assert "resumed from epoch 1" in repro_own()  # no edit: the same code resumes
+    assert_intact(repo)
+
+    set_epochs(repo, 7)
+    killed_repro(repo, "mid_epoch", TARGET, pythonpath=own)
+    [killed] = (repo / "checkpoints" / UC).iterdir()
+    append_comment(repo, "src/dlforge/models/nets/wide_deep.py")  # the network's module, as in issue 25
+    out = repro_own()
+    assert "resumed from epoch" not in out  # an edit: trained afresh
+    assert [p.name for p in (repo / "checkpoints" / UC).iterdir()] == [
+        killed.name
+    ]  # only the old code's folder is left
+    shutil.rmtree(repo / "checkpoints")
     assert_intact(repo)

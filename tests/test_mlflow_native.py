@@ -63,6 +63,26 @@ def test_evaluate_logs_every_metric_in_one_batch_and_the_logged_model_carries_th
     assert on_model["test_accuracy"] == pytest.approx(reported["model"]["accuracy"])
 
 
+def test_the_logged_model_is_named_after_the_use_case_with_test_and_best_epoch_val_metrics(store):
+    root, client = store
+    run = _latest_run(client)
+    (output,) = run.outputs.model_outputs
+    model = client.get_logged_model(output.model_id)
+    assert model.name == "tiny"
+    reported = json.loads((root / "reports" / "tiny" / "metrics.json").read_text())["model"]
+    val_keys = {k for k in run.data.metrics if k.startswith("val_")}
+    assert sorted(m.key for m in model.metrics) == sorted({f"test_{k}" for k in reported} | val_keys)  # once each
+    on_model = {m.key: m for m in model.metrics}
+    assert {m.dataset_name for k, m in on_model.items() if k.startswith("test_")} == {"tiny-test"}
+    assert {m.dataset_name for k, m in on_model.items() if k.startswith("val_")} == {"tiny-val"}
+    best = json.loads((root / "models" / "tiny" / "run.json").read_text())["best_epoch"]
+    curve = client.get_metric_history(run.info.run_id, "val_loss")
+    assert best > 0 and len({m.step for m in curve}) > best  # not the first epoch, nor trivially the only one
+    assert on_model["val_loss"].value == min(m.value for m in curve)  # the checkpoint's monitor: val_loss, min
+    epochs = {m.step: m.value for m in client.get_metric_history(run.info.run_id, "epoch")}
+    assert epochs[on_model["val_loss"].step] == best
+
+
 def test_every_version_has_a_model_card(store):
     root, client = store
     registry = json.loads((root / "reports" / "tiny" / "registry.json").read_text())
@@ -172,7 +192,6 @@ def _docker_daemon() -> str | None:
 def test_docker_image_of_the_champion_answers_a_request(store, tmp_path):
     """Build and run the image (needs a Docker daemon and network for pip): skipped, with the reason, without one."""
     import subprocess
-    import time
     import urllib.request
 
     from dlforge.cli import main
@@ -208,40 +227,44 @@ def test_docker_image_of_the_champion_answers_a_request(store, tmp_path):
         subprocess.run(["docker", "rm", "-f", container], capture_output=True)
 
 
+def _dvclive(folder: Path) -> dict:
+    return {"_target_": "dvclive.lightning.DVCLiveLogger", "dir": str(folder), "save_dvc_exp": False, "dvcyaml": False}
+
+
 def test_dvc_curves_folder_is_replaced_whole_or_left_alone(tmp_path):
-    from dlforge.tracking.dvclive_logger import DVCLiveLogger
+    from dlforge.tracking.curves import Curves
 
     final = tmp_path / "training"
-    good = DVCLiveLogger(dir=str(final), save_dvc_exp=False, dvcyaml=False)
-    good.log_metrics({"val_loss": 0.5}, step=0, sync=True)
-    assert not final.exists()  # written beside it until the fit ends
+    good = Curves(tmp_path / "good.jsonl", 0, None, _dvclive(final))
+    good.log_metrics({"val_loss": 0.5, "epoch": 0}, step=0)
+    assert not final.exists()  # written when the fit ends
     good.finalize("success")
     good.finalize("success")  # Lightning may finalize twice: nothing partial is written
     assert json.loads((final / "metrics.json").read_text())["val"]["loss"] == 0.5
     assert not list(tmp_path.glob(".*"))
-    failed = DVCLiveLogger(dir=str(final), save_dvc_exp=False, dvcyaml=False)
-    failed.log_metrics({"val_loss": 9.0}, step=0, sync=True)
+    failed = Curves(tmp_path / "failed.jsonl", 0, None, _dvclive(final))
+    failed.log_metrics({"val_loss": 9.0, "epoch": 0}, step=0)
     failed.finalize("failed")
+    failed.finalize("success")  # after "failed": still nothing written
     assert json.loads((final / "metrics.json").read_text())["val"]["loss"] == 0.5  # the last good curves stay
     assert not list(tmp_path.glob(".*"))
 
 
-def test_dvc_curves_written_at_the_end_are_dvclives_own_files(tmp_path):
-    """The logger keeps its calls until the fit ends: the TSV rows and metrics.json are those DVCLive's
-    own Lightning logger writes call by call (timestamps aside)."""
+def test_dvc_curves_are_dvclives_own_files(tmp_path):
+    """Every call goes to DVCLive's own Lightning logger when the fit ends: the TSV rows and metrics.json
+    are those it writes when given each call as it comes (timestamps aside)."""
     import torch
     from dvclive.lightning import DVCLiveLogger as Stock
 
-    from dlforge.tracking.dvclive_logger import DVCLiveLogger
+    from dlforge.tracking.curves import Curves
 
-    calls = [({"val_loss": torch.tensor(0.5 - e / 10), "val_acc": 0.6 + e / 10}, 7 * e) for e in range(3)]
-    calls += [({"train_loss": 0.4 - e / 10}, 7 * e + 6) for e in range(3)]
+    calls = [({"val_loss": torch.tensor(0.5 - e / 10), "val_acc": 0.6 + e / 10, "epoch": e}, 7 * e) for e in range(3)]
+    calls += [({"train_loss": 0.4 - e / 10, "epoch": e}, 7 * e + 6) for e in range(3)]
     stock = Stock(dir=str(tmp_path / "stock"), save_dvc_exp=False, dvcyaml=False, report=None)
-    ours = DVCLiveLogger(dir=str(tmp_path / "ours"), save_dvc_exp=False, dvcyaml=False, report=None)
+    ours = Curves(tmp_path / "curves.jsonl", 0, None, {**_dvclive(tmp_path / "ours"), "report": None})
     for metrics, step in calls:
         stock.log_metrics(metrics, step=step, sync=True)
         ours.log_metrics(metrics, step=step)
-    assert not list((tmp_path / ".ours.tmp").rglob("*.tsv"))  # nothing written while training
     stock.finalize("success")
     ours.finalize("success")
 
@@ -256,62 +279,57 @@ def test_dvc_curves_written_at_the_end_are_dvclives_own_files(tmp_path):
     assert len(written["plots/metrics/val/loss.tsv"]) == 4  # a header and one row per epoch
 
 
-@pytest.mark.parametrize("written_before_the_kill", [False, True])
-def test_mlflow_curves_are_written_in_batches_and_a_kill_loses_none(tmp_path, written_before_the_kill):
-    """Points wait for `write_every_s` (or the fit's end) and go to the journal as they are logged; a fit
-    resumed after a kill replays the journal's completed epochs, and a point that was written before
-    the kill is kept once. The interrupted epoch's calls are dropped (that epoch runs again). The journal
-    takes its own time, a millisecond or more after the logger's (as two loggers of one call may)."""
-    from dlforge.tracking import journal
-    from dlforge.tracking.curves import MLflowCurves
+@pytest.mark.parametrize("sent_before_the_kill", [False, True])
+def test_curves_go_to_mlflow_in_batches_and_a_kill_loses_none(tmp_path, sent_before_the_kill):
+    """Points wait for `write_every_s` (or the fit's end) and are in the curves file as they are logged; a fit
+    resumed after a kill keeps the file's completed epochs and sends what the run lacks, once. The
+    interrupted epoch's calls are dropped (that epoch runs again)."""
+    import mlflow
+
+    from dlforge.tracking.curves import Curves
+    from dlforge.tracking.training_run import TrainingRun
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     client = MlflowClient(uri)
     path = tmp_path / "curves.jsonl"
-    killed = MLflowCurves(experiment_name="curves", tracking_uri=uri, system_metrics=False, write_every_s=3600)
-    kept = journal.CurveJournal(path)
-    for metrics, step in [({"val_loss": 0.5, "epoch": 0}, 3), ({"train_loss": 0.55, "epoch": 0}, 3)]:
-        for lg in (killed, kept):
-            lg.log_metrics(metrics, step)
-            time.sleep(0.002)
-    killed.write()  # as when write_every_s has passed
-    for metrics, step in [({"val_loss": 0.4, "epoch": 1}, 7), ({"train_loss": 0.45, "epoch": 1}, 7)]:
-        for lg in (killed, kept):
-            lg.log_metrics(metrics, step)
-            time.sleep(0.002)
-    kept.log_metrics({"val_loss": 0.35, "epoch": 2}, 11)  # epoch 2 is under way: no checkpoint has it
-    run_id = killed.run_id
+    run = TrainingRun("curves", uri, "curves", system_metrics=False, write_every_s=3600)
+    run.start({}, None, 0)
+    killed = Curves(path, 0, run, None)
+    killed.log_metrics({"val_loss": 0.5, "epoch": 0}, 3)
+    killed.log_metrics({"train_loss": 0.55, "epoch": 0}, 3)
+    killed.send()  # as when write_every_s has passed
+    killed.log_metrics({"val_loss": 0.4, "epoch": 1}, 7)
+    killed.log_metrics({"train_loss": 0.45, "epoch": 1}, 7)
 
     def history(key):
-        return [(m.step, m.value) for m in client.get_metric_history(run_id, key)]
+        return [(m.step, m.value) for m in client.get_metric_history(run.run_id, key)]
 
     assert history("val_loss") == [(3, 0.5)] and history("train_loss") == [(3, 0.55)]  # the rest waits
-    if written_before_the_kill:
-        killed.write()
-    # the process dies here; the re-run resumes from the checkpoint after epoch 1, into the same run
-    resumed = MLflowCurves(experiment_name="curves", tracking_uri=uri, run_id=run_id, system_metrics=False)
-    resumed.replay(journal.completed(path, 2))
-    assert len(path.read_text().splitlines()) == 4  # epoch 2's call is gone from the journal
+    if sent_before_the_kill:
+        killed.send()
+    killed.log_metrics({"val_loss": 0.35, "epoch": 2}, 11)  # epoch 2 is under way: no checkpoint has it
+    mlflow.end_run()  # the process dies here; the re-run resumes from the checkpoint after epoch 1, into the same run
+    resumed = Curves(path, 2, run, None)
+    assert len(path.read_text().splitlines()) == 4  # epoch 2's call is gone from the file
     resumed.log_metrics({"val_loss": 0.3, "epoch": 2}, 11)
     resumed.finalize("success")
     assert history("val_loss") == [(3, 0.5), (7, 0.4), (11, 0.3)]
     assert history("train_loss") == [(3, 0.55), (7, 0.45)]
-    assert client.get_run(run_id).info.status == "FINISHED"
 
 
-def test_a_journal_line_cut_short_by_a_kill_is_dropped_with_its_epoch_and_others_are_errors(tmp_path):
-    from dlforge.tracking import journal
+def test_a_curves_line_cut_short_by_a_kill_is_dropped_with_its_epoch_and_others_are_errors(tmp_path):
+    from dlforge.tracking.curves import completed
 
     path = tmp_path / "curves.jsonl"
     whole = '{"step": 3, "time": 1, "metrics": {"val_loss": 0.5, "epoch": 0}}'
     path.write_text(whole + "\n" + whole[:20])
-    assert [c["metrics"]["val_loss"] for c in journal.completed(path, 1)] == [0.5]
+    assert [c["metrics"]["val_loss"] for c in completed(path, 1)] == [0.5]
     path.write_text(whole[:20] + "\n" + whole + "\n")
     with pytest.raises(ValueError, match=r"curves.jsonl:1: not a JSON line"):
-        journal.completed(path, 1)
+        completed(path, 1)
 
 
-def test_logger_keys_are_still_checked_against_lightnings_arguments(tmp_path):
+def test_logger_keys_are_checked_against_the_training_runs_arguments(tmp_path):
     from dlforge.config.validate import check
     from dlforge.errors import UserError
 

@@ -21,7 +21,7 @@ from dlforge import names
 from dlforge.data.preprocess import Preprocessor, TabularPreprocessor, from_state
 from dlforge.errors import UserError
 from dlforge.io import read_json, write_json
-from dlforge.models.checkpoint import load_net, save_net
+from dlforge.models.export import load_net, save_net
 from dlforge.serving.pyfunc import DlforgeModel
 from dlforge.tasks.base import Serving
 

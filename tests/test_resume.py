@@ -106,6 +106,7 @@ def test_killed_training_resumes_to_the_uninterrupted_result(work):
 
     out = finish(start(work, "resumed", *extra))
     assert "resumed from epoch 1" in out
+    assert "exists and is not empty" not in out and "Tip:" not in out  # the resumable folder is meant to hold one
     a, b = weights(work / "models/straight/model.pt"), weights(work / "models/resumed/model.pt")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), "weights differ after resume"
     assert run_id_of(work, "resumed") == left.info.run_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import ROOT, tiny_overrides
+from conftest import ROOT, tiny_overrides, work_overrides
 from dlforge.data import prepared as prepared_data
 from dlforge.errors import UserError
 from pipelines import evaluate, prepare, register, train
@@ -139,3 +140,41 @@ def test_same_seed_same_metrics_without_tracking(tiny, tmp_path):
     assert json.loads((tmp_path / "models/tiny/run.json").read_text())["run_id"] is None
     assert not (tmp_path / "mlflow.db").exists()
     assert train.run(tiny("logger=none", "seed=7")) != first
+
+
+# What Lightning printed on every train stage and says nothing to its user (dlforge.models.build.quiet).
+NOISE = ("Tip:", "litlogger", "exists and is not empty", "LeafSpec")
+
+
+@pytest.mark.slow
+def test_the_train_stage_prints_no_known_noise_and_real_warnings_still_show(work):
+    """The real entry point, with a logging interval longer than the epoch: Lightning's warning about it
+    is a real one (the curves would have no points) and must reach the user."""
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PYTHONPATH"] = str(ROOT)
+    cmd = [sys.executable, "-m", "pipelines.train", *work_overrides(work, "quiet", "trainer.log_every_n_steps=50")]
+    done = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-3000:]
+    assert not [n for n in NOISE if n in out], out[-3000:]
+    assert "smaller than the logging interval" in out
+
+
+def test_quiet_hides_only_the_known_messages():
+    import logging
+    import warnings
+
+    from dlforge.models.build import quiet
+
+    quiet()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("default")
+        quiet()  # the filters go in front again inside this block
+        warnings.warn("Checkpoint directory /x exists and is not empty.", UserWarning, stacklevel=1)
+        warnings.warn("something the user must see", UserWarning, stacklevel=1)
+    assert [str(w.message) for w in seen] == ["something the user must see"]
+    info = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    records = [
+        logging.LogRecord(info.name, logging.INFO, "", 0, m, None, None) for m in ("💡 Tip: try x", "GPU available")
+    ]
+    assert [r.msg for r in records if info.filter(r)] == ["GPU available"]

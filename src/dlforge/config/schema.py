@@ -19,7 +19,7 @@ class Paths:
     prepared: str = MISSING
     models: str = MISSING
     reports: str = MISSING
-    checkpoints: str = MISSING  # train's resumable checkpoints (dlforge.models.resume)
+    checkpoints: str = MISSING  # train's resumable checkpoints (dlforge.models.checkpoints)
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Train:
     eval_batch_size: int = MISSING
     batches_per_step: int = MISSING  # mini-batches per Lightning training step (dlforge.models.grouped_steps)
     memory_budget_mb: float = MISSING  # above it, train streams batches from the memory-mapped arrays
-    checkpoint_every_s: float = MISSING  # resumable checkpoints written at most this often (dlforge.models.resume)
+    checkpoint_every_s: float = MISSING  # resumable checkpoints written at most this often (dlforge.models.checkpoints)
     compile: bool = MISSING
     threads: int | None = MISSING  # torch intra-op threads (dlforge.threads)
     tuned_by: str | None = MISSING  # MLflow run id of the sweep whose winner set these values

@@ -1,17 +1,11 @@
 """Multiclass AUROC for all classes in one pass: torchmetrics' metric, without its loop over classes.
 
 torchmetrics' MulticlassAUROC (exact, `thresholds=None`) builds one ROC curve per class in a Python
-loop and integrates each. Timed on this 2-core machine (2026-12-06, one torch thread, update + compute +
-reset, median of 200): 2.5 ms for digits' 1,078 training rows and 10 classes, 1.6 ms for its 270
-validation rows, 4 % of the train stage's ~110 ms epoch there. The same number comes from
-the Mann-Whitney statistic of each class against the rest (the area under the exact ROC curve; a tie
-between a positive and a negative counts half, as the curve's diagonal through tied scores does),
-which needs one sort of the (classes, rows) score matrix and a few cumulative sums: 0.9 and 0.2 ms.
-
-Only `compute` changes: the states (every prediction and target, gathered across DDP ranks before
-`compute`), `update` and the input handling are torchmetrics'. As there, a class with no positive or no
-negative row scores 0 in the macro mean (tests/test_auroc.py compares the two on random scores with
-ties and missing classes).
+loop, a visible share of a small epoch (docs/benchmarks.md). The same number is the Mann-Whitney
+statistic of each class against the rest (a tie between a positive and a negative counts half, as the
+curve's diagonal through tied scores does): one sort of the (classes, rows) score matrix and a few
+cumulative sums. Only `compute` changes: the states, `update` and the input handling are torchmetrics'.
+As there, a class with no positive or no negative row scores 0 in the macro mean (tests/test_auroc.py).
 """
 
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """What a training or validation epoch saw, kept at the cost of a list append per step.
 
-Profiling the train stage (docs/benchmarks.md) showed that calling `self.log` and updating
-torchmetrics objects on every step cost more than the network's own forward, backward and
-optimiser step on the small use cases. The modules therefore only append each step's detached
-outputs here and, at the epoch's end, update their torchmetrics objects once with everything the
-epoch saw and log once. The curves are the same (one point per epoch: the mean loss over the
+Calling `self.log` and updating torchmetrics objects on every step costs more than a small network's
+own step (docs/benchmarks.md). The modules therefore only append each step's detached outputs here
+and, at the epoch's end, update their torchmetrics objects once with everything the epoch saw and log
+once. The curves are the same (one point per epoch: the mean loss over the
 epoch's rows, the metrics over all its rows); under DDP the loss is averaged over ranks
 (`sync_dist`) and the metric objects reduce their states across ranks, as before.
 """
@@ -45,9 +44,8 @@ def epoch_values(
     metrics: torchmetrics.Metric | torchmetrics.MetricCollection,
 ) -> torch.Tensor | dict[str, torch.Tensor]:
     """The metrics over everything they were updated with this epoch (states gathered across DDP ranks, which
-    all call this), then reset: what Lightning does right after the epoch-end hook when the metric objects
-    themselves are logged. The modules log these values, plain tensors, so that every `self.log` of theirs
-    takes dlforge.models.fast_log's short way (a logged metric object is walked with all its states)."""
+    all call this), then reset: what Lightning does after the epoch-end hook for a logged metric object.
+    Logging the values, plain tensors, is cheaper: Lightning walks a logged metric object with all its states."""
     values = metrics.compute()
     metrics.reset()
     return values

@@ -1,8 +1,8 @@
 """Stop training at the first non-finite training loss, naming the epoch and the step.
 
 A NaN or infinite loss means every later step trains on garbage (and early stopping would keep the
-last finite checkpoint as if nothing happened). The callback raises a UserError instead: Lightning
-marks the MLflow run FAILED, the train stage writes nothing, so nothing can be evaluated or registered.
+last finite checkpoint as if nothing happened). The callback raises a UserError instead: the MLflow
+run ends FAILED, the train stage writes nothing, so nothing can be evaluated or registered.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytorch_lightning as pl
-from pytorch_lightning.loggers import MLFlowLogger
 
 from dlforge.data import prepared as prepared_data
 from dlforge.models.nets.dcgan import Judge, frechet_distance, tile
@@ -41,7 +40,7 @@ class ValFrechet(pl.Callback):
 class SampleGrid(pl.Callback):
     """After each validation, a PNG grid of samples (one row per class, `per_class` columns) → MLflow `folder/`.
 
-    Runs on global rank 0 only and only when the trainer has an MLflow logger; the same seeds every
+    Runs on global rank 0 only and only inside the training's MLflow run (dlforge.tracking.training_run); the same seeds every
     epoch, so the grids show the same noise vectors becoming digits.
     """
 
@@ -49,8 +48,9 @@ class SampleGrid(pl.Callback):
         self.per_class, self.seed, self.folder = per_class, seed, folder
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        loggers = [lg for lg in trainer.loggers if isinstance(lg, MLFlowLogger)]
-        if not trainer.is_global_zero or not loggers or trainer.sanity_checking:
+        import mlflow
+
+        if not trainer.is_global_zero or mlflow.active_run() is None or trainer.sanity_checking:
             return
         from matplotlib.image import imsave
 
@@ -61,5 +61,4 @@ class SampleGrid(pl.Callback):
         with tempfile.TemporaryDirectory(prefix="dlforge-samples-") as tmp:
             path = Path(tmp) / f"epoch_{trainer.current_epoch:03d}.png"
             imsave(path, tile(images.clip(0, 1), self.per_class), cmap="gray", vmin=0, vmax=1)
-            for lg in loggers:
-                lg.experiment.log_artifact(lg.run_id, str(path), self.folder)
+            mlflow.log_artifact(str(path), self.folder)

@@ -1,17 +1,11 @@
 """A progress bar for the fit that redraws on a clock, not on every batch.
 
-Lightning's RichProgressBar does its work in the batch hooks: it reads the progress-bar metrics at
-every training batch's end and every validation batch's start, adds and resets a validation task
-each epoch, and Rich rebuilds its whole table at each of those refreshes, into a pipe as much as
-into a terminal. Timed in the credit_default train stage (2026-12-06, perf_counter around each of
-its hooks, 30 epochs of ~70 ms): ~2 ms an epoch, for a picture nobody can read at 15 epochs a second.
-
-This bar shows one line for the fit: the epoch, the training batch within it, the elapsed time and
-the metrics logged with `prog_bar=True` (the last complete epoch's). A hook only compares the clock
-with the next redraw; the metrics are read and the line drawn at most every `refresh_s` seconds,
-and once more when the fit ends, so what it costs does not grow with the number of batches or
-epochs. Rich draws it in place in a terminal; into a pipe (a CI log) Rich draws nothing while the
-fit runs, and the line stays at the end unless `leave: false`, as with RichProgressBar.
+Lightning's RichProgressBar reads the metrics and redraws in every batch hook, a visible share of a
+short epoch (docs/benchmarks.md) for a picture nobody can read at many epochs a second. This bar shows
+one line for the fit (epoch, training batch, elapsed time, the metrics logged with `prog_bar=True`);
+a hook only compares the clock with the next redraw, and the line is drawn at most every `refresh_s`
+seconds and once more when the fit ends. Into a pipe (a CI log) Rich draws nothing while the fit runs,
+and the line stays at the end unless `leave: false`.
 """
 
 from __future__ import annotations

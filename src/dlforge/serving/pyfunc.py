@@ -1,6 +1,6 @@
 """A pyfunc that takes raw inputs (feature columns, pixel arrays, texts, ids, seeds) and answers them.
 
-Artifacts: `net` (dlforge.models.checkpoint file), `preprocess` (fitted preprocessor JSON) and
+Artifacts: `net` (dlforge.models.export file), `preprocess` (fitted preprocessor JSON) and
 `task` (a JSON naming the family's Serving class, dlforge.tasks.base, whose `serve` turns requests into outputs).
 
 What a request may look like is checked here, by the preprocessor, not by MLflow's schema
@@ -33,7 +33,7 @@ from dlforge.data.preprocess import from_state
 from dlforge.data.report import request_line
 from dlforge.errors import UserError
 from dlforge.io import read_json
-from dlforge.models.checkpoint import load_net
+from dlforge.models.export import load_net
 
 log = logging.getLogger("dlforge.serving")
 

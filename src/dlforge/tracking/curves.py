@@ -1,101 +1,134 @@
-"""Lightning's MLflow logger with the curves written in batches every few seconds, and none lost.
+"""A fit's curves: one Lightning logger, one file that survives a kill.
 
-Profiling the train stage (2026-12-06, benchmarks.overhead's configurations side by side: the stage
-with `logger=none` against the production logger, credit_default, 1 thread) put MLflow at ~22 ms
-of every epoch: two `log_batch` calls per epoch (the validation and the training metrics), each a
-SQLAlchemy transaction that costs ~10 ms of Python, on an epoch whose maths takes ~60 ms. Handing
-them to MLflow's asynchronous queue (what this logger did before) moves the work to another thread
-but not off the GIL, so the epoch paid for it anyway. This logger keeps the points (key, value,
-step, and the timestamp of the moment they were logged) and writes everything pending in one
-`log_batch` once the oldest of them has waited `write_every_s` seconds, and when the fit ends
-(`finalize`, also after a failure). A run of many short epochs makes one write every few seconds;
-with epochs longer than `write_every_s`, each epoch's points are written as the next epoch logs, so
-the UI's curves stay live, one epoch behind at most.
+    <paths.checkpoints>/<key>/curves.jsonl   one line per Lightning `log_metrics` call:
+                                             {"step": …, "time": ms since the epoch, "metrics": {name: value}}
 
-Nothing is lost to a kill: dlforge.tracking.journal appends every point to a file beside the
-checkpoints as it is logged, and a fit resumed after a kill `replay`s the points of its completed
-epochs with the time each was first logged, leaving out those the run already has (the same key,
-step and value: they were written before the kill). At the end, the logger
-checks that every metric it was given is in the run, so a lost curve fails the stage instead of
-passing silently.
+Each call is appended to the file beside the checkpoints (flushed: a SIGKILL loses none), sent to the
+MLflow run in one `log_batch` every `write_every_s` seconds and at the end, and, when the fit succeeds,
+handed to DVCLive's own Lightning logger to write the DVC curves folder whole (dlforge.io.atomic_dir).
+A fit resumed after `n` epochs keeps the file's calls of those epochs (the interrupted epoch runs again
+and logs anew), so the MLflow run and the DVC folder get every epoch once: points the run already has
+(same key, step and value: sent before the kill) are not sent twice.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import time
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
+from hydra.utils import instantiate
+from mlflow.entities import Metric
+from pytorch_lightning.loggers.logger import Logger
 from pytorch_lightning.utilities import rank_zero_only
 
-from dlforge.tracking.mlflow_logger import MLFlowLogger
+from dlforge.io import atomic_dir
+from dlforge.tracking import runs
 
 
-class MLflowCurves(MLFlowLogger):
-    """dlforge's MLflow logger (system metrics too) writing its points in batches (see the module).
+class Curves(Logger):
+    """The fit's logger (global rank 0 only). `run`: a started dlforge.tracking.training_run.TrainingRun or
+    None; `dvclive`: the DVCLive logger's config (conf/curves/) or None."""
 
-    Takes `MLFlowLogger`'s arguments (dlforge.tracking.mlflow_logger) and `write_every_s`: how long
-    the oldest pending point waits before everything pending is written (0: each call writes at once)."""
+    def __init__(self, path: Path, epochs_done: int, run: Any | None, dvclive: dict[str, Any] | None) -> None:
+        super().__init__()
+        self.path, self.run, self.dvclive = Path(path), run, dvclive
+        self.calls = completed(self.path, epochs_done)  # a killed fit's calls of the epochs its checkpoint holds
+        self.sent = 0  # calls[:sent] are in the MLflow run
+        self.check_sent = bool(self.calls)  # some of them may be there already
+        self.due = time.monotonic() + (run.write_every_s if run else 0)
+        self.file: IO[str] | None = None
+        self.failed = False
 
-    def __init__(self, *args: Any, write_every_s: float = 5.0, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self.write_every_s = write_every_s
-        self.pending: list[tuple[str, float, int, int]] = []  # (key, value, timestamp ms, step), in logging order
-        self._oldest = 0.0  # time.monotonic() when the oldest pending point was logged
-        self._logged: set[str] = set()
+    @property
+    def name(self) -> str:
+        return "curves"
+
+    @property
+    def version(self) -> str:
+        return "0"
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        pass  # the run has the composed config (dlforge.tracking.training_run)
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
-        if not self.pending:
-            self._oldest = time.monotonic()
-        self._add(metrics, step, int(time.time() * 1000))
-        if self.pending and time.monotonic() - self._oldest >= self.write_every_s:
-            self.write()
+        values = {k: v if isinstance(v, int) else float(v) for k, v in metrics.items() if not isinstance(v, str)}
+        call = {"step": step or 0, "time": int(time.time() * 1000), "metrics": values}
+        if self.file is None:
+            self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (open for the whole fit)
+        self.file.write(json.dumps(call) + "\n")
+        self.file.flush()  # into the kernel: a SIGKILL after this loses nothing
+        self.calls.append(call)
+        if self.run and time.monotonic() >= self.due:
+            self.send()
 
-    def replay(self, calls: list[dict[str, Any]]) -> None:
-        """Queue a resumed fit's earlier calls (dlforge.tracking.journal), each with its first time, before its
-        own; the points the run already has (same key, step and value) are left out."""
-        queued, self.pending = self.pending, []
-        for call in calls:
-            self._add(call["metrics"], call["step"], call["time"])
-        history = self.experiment.get_metric_history
-        written = {(k, m.step, m.value) for k in {p[0] for p in self.pending} for m in history(self.run_id, k)}
-        self.pending = [p for p in self.pending if (p[0], p[3], p[1]) not in written] + queued
-        self._oldest = time.monotonic()
-
-    def _add(self, metrics: Mapping[str, float], step: int | None, stamp: int) -> None:
-        for k, v in metrics.items():
-            if not isinstance(v, str):
-                self.pending.append((re.sub("[^a-zA-Z0-9_/. -]+", "", self._prefix + k), float(v), stamp, step or 0))
-
-    def write(self) -> None:
-        """Write every pending point to the run in one synchronous `log_batch` (MLflow splits large ones)."""
-        from mlflow.entities import Metric
-
-        batch = [Metric(key=k, value=v, timestamp=t, step=s) for k, v, t, s in self.pending]
-        self.experiment.log_batch(run_id=self.run_id, metrics=batch)
-        self._logged.update(m.key for m in batch)
-        self.pending = []
+    def send(self) -> None:
+        """Send the calls the MLflow run has not had, in one `log_batch` (MLflow splits large ones)."""
+        client = runs.client(self.run.tracking_uri)
+        batch = [
+            Metric(re.sub("[^a-zA-Z0-9_/. -]+", "", k), float(v), c["time"], c["step"])
+            for c in self.calls[self.sent :]
+            for k, v in c["metrics"].items()
+        ]
+        if self.check_sent:  # resumed: leave out what was sent before the kill
+            had = {
+                (m.key, m.step, m.value)
+                for k in {m.key for m in batch}
+                for m in client.get_metric_history(self.run.run_id, k)
+            }
+            batch = [m for m in batch if (m.key, m.step, m.value) not in had]
+            self.check_sent = False
+        if batch:
+            client.log_batch(self.run.run_id, metrics=batch)
+        self.sent = len(self.calls)
+        self.due = time.monotonic() + self.run.write_every_s
 
     @rank_zero_only
-    def finalize(self, status: str = "success") -> None:
-        if self.pending and self._run_id:
-            self.write()  # before the run ends: a finished run takes no more points
-        super().finalize(status)
-        if self._logged and self._run_id:
-            written = set(self.experiment.get_run(self._run_id).data.metrics)
-            missing = sorted(self._logged - written)
-            if missing:
-                raise RuntimeError(f"MLflow run {self._run_id}: curves not written: {', '.join(missing)}")
+    def finalize(self, status: str) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        if self.run and self.sent < len(self.calls):
+            self.send()  # a failed fit's too: the run shows how far it got
+        self.failed = self.failed or status != "success"  # Lightning may finalize "success" after "failed"
+        if self.dvclive and not self.failed:
+            self.write_dvc()
+            self.dvclive = None  # written: a second finalize changes nothing
+
+    def write_dvc(self) -> None:
+        """DVCLive's own Lightning logger, given every call in order, writes the folder (replaced whole)."""
+        with atomic_dir(self.dvclive["dir"]) as tmp:
+            live = instantiate({**self.dvclive, "dir": str(tmp)})
+            for c in self.calls:
+                live.log_metrics(c["metrics"], c["step"], sync=False)
+            live.finalize("success")
 
 
-def _signature() -> Any:
-    import inspect
+def completed(path: Path, epochs: int) -> list[dict[str, Any]]:
+    """The file's calls of the first `epochs` epochs, in order; the file is rewritten to hold just those.
 
-    params = list(MLFlowLogger.__signature__.parameters.values())
-    extra = inspect.Parameter("write_every_s", inspect.Parameter.KEYWORD_ONLY, default=5.0, annotation=float)
-    return MLFlowLogger.__signature__.replace(parameters=[*params, extra])
-
-
-MLflowCurves.__signature__ = _signature()  # config validation names a mistyped key
+    Lightning adds the epoch to every call (`metrics["epoch"]`). A last line cut short can only be the write
+    a kill interrupted, in the epoch that runs again, so it goes with that epoch."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    calls = []
+    for number, line in enumerate(lines, 1):
+        try:
+            call = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break
+            raise ValueError(f"{path}:{number}: not a JSON line of the curves file") from None
+        if call["metrics"].get("epoch", -1) < epochs:
+            calls.append(call)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("".join(json.dumps(c) + "\n" for c in calls), encoding="utf-8")
+    os.replace(tmp, path)
+    return calls

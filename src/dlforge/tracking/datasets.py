@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 
-from mlflow.entities import DatasetInput, InputTag
+from mlflow.entities import Dataset, DatasetInput, InputTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
@@ -38,7 +38,7 @@ def inputs(data: Prepared, name: str, data_hash: str) -> list[DatasetInput]:
                 name=f"{name}-{split}",
                 digest=data_hash[:DIGEST_CHARS],
             )
-        found.append(DatasetInput(dataset._to_mlflow_entity(), tags=[InputTag(MLFLOW_DATASET_CONTEXT, split)]))
+        found.append(DatasetInput(Dataset(**dataset.to_dict()), tags=[InputTag(MLFLOW_DATASET_CONTEXT, split)]))
     return found
 
 

@@ -15,9 +15,9 @@ def client(uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=uri)
 
 
-def write_run_ref(path: Path, run_id: str | None, uri: str | None, experiment: str | None) -> None:
+def write_run_ref(path: Path, run_id: str | None, uri: str | None, experiment: str | None, **facts: Any) -> None:
     """The train stage's record of its MLflow run: later stages log into the same run."""
-    write_json(path, {"run_id": run_id, "tracking_uri": uri, "experiment": experiment})
+    write_json(path, {"run_id": run_id, "tracking_uri": uri, "experiment": experiment, **facts})
 
 
 def read_run_ref(path: Path) -> dict[str, Any]:

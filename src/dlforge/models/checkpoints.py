@@ -1,18 +1,13 @@
-"""Resumable training: checkpoints in a persistent folder keyed by what is trained, written atomically.
+"""Resumable training: the one module that owns a fit's checkpoints.
 
-    <paths.checkpoints>/<key>/last.ckpt   Lightning's, saved with each new best (or each epoch, with no monitor)
-    <paths.checkpoints>/<key>/best.ckpt   the best epoch so far (the config's ModelCheckpoint)
-                                          (both written at most every train.checkpoint_every_s: AtomicCheckpointIO)
-    <paths.checkpoints>/<key>/run.json    the MLflow run this training logs into
-    <paths.checkpoints>/<key>/curves.jsonl every curve point logged so far (dlforge.tracking.journal)
+    <paths.checkpoints>/<key>/best.ckpt, last.ckpt   Lightning's, written atomically on a clock
+    <paths.checkpoints>/<key>/curves.jsonl           the fit's curve points (dlforge.tracking.curves)
 
-`key` hashes the resolved training config (seed, model, trainer, callbacks, train, sweep, tracking
-tags) and the prepared data's content hash: a changed config or changed data gets a fresh folder and
-never resumes from a stale checkpoint. Every checkpoint is written to a temp file and renamed into
-place, so a kill while writing leaves the previous checkpoint intact (and a `.tmp` that the next
-start removes); writes happen on a clock, so a kill costs at most the last few seconds of training. The checkpoint also carries the global RNG states (torch, NumPy, Python), which
-Lightning does not save, so a resumed CPU run draws the same dropout masks as an uninterrupted one
-and ends with the same weights. The train stage removes the folder once its outputs are written.
+`key` hashes what training produces from: the resolved training config, the prepared data and the code
+the train stage imports (dlforge.code_deps), so a changed config, data or code starts afresh instead of
+resuming from a checkpoint another version made. last.ckpt also carries the global RNG states (a resumed
+CPU fit ends with the same weights as an uninterrupted one) and the MLflow run id (a resumed fit logs
+into the same run). The train stage removes the folder once its outputs are written.
 """
 
 from __future__ import annotations
@@ -36,34 +31,39 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 from dlforge import faults
+from dlforge.code_deps import ROOT, stage_code
 from dlforge.errors import UserError
-from dlforge.io import read_json, tree_hash, write_json
+from dlforge.io import tree_hash
 
-# Config sections that change what training produces (paths and tracking URI do not).
+# Config sections that change what training produces (paths and the tracking URI do not).
 KEYED = ("seed", "model", "trainer", "callbacks", "train", "sweep")
+RUN_ID = "mlflow_run_id"  # the checkpoint entry naming the MLflow run the fit logs into
 
 
 @dataclass
 class Folder:
+    """A training job's checkpoint folder and what its last checkpoint says (nothing on a fresh start)."""
+
     path: Path
-    key: str
+    last: Path | None  # last.ckpt, or None: a fresh start
+    epochs_done: int  # complete epochs in last.ckpt
+    run_id: str | None  # the MLflow run last.ckpt was logging into
+    io: AtomicCheckpointIO  # the Trainer's checkpoint writer
 
     @property
-    def last(self) -> Path | None:
-        """The last complete checkpoint, or None on a fresh start."""
-        last = self.path / "last.ckpt"
-        return last if last.is_file() else None
-
-    @property
-    def journal(self) -> Path:
+    def curves(self) -> Path:
         return self.path / "curves.jsonl"
 
-    def run_id(self) -> str | None:
-        ref = self.path / "run.json"
-        return read_json(ref)["run_id"] if ref.is_file() else None
-
-    def save_run_id(self, run_id: str | None) -> None:
-        write_json(self.path / "run.json", {"run_id": run_id})
+    def callbacks(self, configured: list[pl.Callback], run_id: str | None) -> list[pl.Callback]:
+        """`configured` with every ModelCheckpoint writing here and keeping last.ckpt (one is added if none
+        is: the final weights), plus what a checkpoint must also carry: RNG states and the MLflow run id."""
+        checkpoints = [c for c in configured if isinstance(c, ModelCheckpoint)]
+        if not checkpoints:
+            checkpoints = [ModelCheckpoint(filename="latest")]
+            configured = [*configured, *checkpoints]
+        for c in checkpoints:
+            c.dirpath, c.save_last = str(self.path), True
+        return [*configured, RngState(), RunId(run_id), WriteDue(), *([FaultPoints()] if faults.armed() else [])]
 
     def clean(self) -> None:
         """Remove the folder, then its parents (the use case's, the checkpoints root) once empty."""
@@ -75,67 +75,39 @@ class Folder:
                 break
 
 
-def key(cfg: DictConfig, prepared: str | Path) -> str:
-    """Content key of a training job: resolved config sections that shape training + the data hash."""
+def key(cfg: DictConfig, prepared: Path) -> str:
+    """Content key of a training job: the config sections that shape training, the data and the code."""
     sections = {
         k: OmegaConf.to_container(cfg[k], resolve=True) if OmegaConf.is_config(cfg[k]) else cfg[k] for k in KEYED
     }
     sections["tracking_tags"] = OmegaConf.to_container(cfg.tracking.tags, resolve=True)
     h = hashlib.sha256(json.dumps(sections, sort_keys=True, default=str).encode())
     h.update(tree_hash(prepared).encode())
+    for path in stage_code("train", cfg):
+        h.update(str(path).encode() + b"\0" + (ROOT / path).read_bytes())
     return h.hexdigest()[:16]
 
 
-def folder(cfg: DictConfig) -> Folder:
-    """The job's checkpoint folder (created), without leftovers of a write that was killed."""
-    k = key(cfg, cfg.paths.prepared)
-    path = Path(cfg.paths.checkpoints) / k
+def open_folder(cfg: DictConfig, prepared: Path) -> Folder:
+    """The job's checkpoint folder (created, without the leftovers of a write that was killed)."""
+    io = AtomicCheckpointIO(cfg.train.checkpoint_every_s)  # checks the setting before any run starts
+    path = Path(cfg.paths.checkpoints) / key(cfg, prepared)
     path.mkdir(parents=True, exist_ok=True)
     for tmp in path.glob("*.tmp"):
         tmp.unlink()
-    return Folder(path, k)
-
-
-def checkpointing(callbacks: list[pl.Callback], where: Folder) -> list[pl.Callback]:
-    """Point every ModelCheckpoint at the folder and make it keep last.ckpt; add one if there is none."""
-    checkpoints = [c for c in callbacks if isinstance(c, ModelCheckpoint)]
-    if not checkpoints:  # `callbacks: none`: keep the latest epoch (what the final weights are)
-        checkpoints = [ModelCheckpoint(filename="latest")]
-        callbacks = [*callbacks, *checkpoints]
-    for c in checkpoints:
-        c.dirpath, c.save_last = str(where.path), True
-    return [*callbacks, RngState(), WriteDue(), *([FaultPoints()] if faults.armed() else [])]
-
-
-def epochs_done(ckpt: Path) -> int:
-    """Complete epochs recorded in a checkpoint (Lightning stores the index of the epoch it ended)."""
-    blob = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)
-    return int(blob["epoch"]) + 1
+    last = path / "last.ckpt"
+    if not last.is_file():
+        return Folder(path, None, 0, None, io)
+    blob = torch.load(last, map_location="cpu", weights_only=True, mmap=True)
+    return Folder(path, last, int(blob["epoch"]) + 1, blob.get(RUN_ID), io)  # Lightning stores the epoch it ended
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint writer, but through a temp file and a rename (a kill never truncates one),
-    and on a clock: at most one write of the pending checkpoints every `every_s` seconds.
-
-    On a clock. Lightning saves best.ckpt (and last.ckpt) at every epoch whose monitored metric improves,
-    which in a short fit is nearly every epoch: timed in the train stage (2026-12-06, perf_counter around
-    ModelCheckpoint's epoch-end hook, 8 epochs), 3-5 ms an improving epoch for credit_default, 7-9 for
-    digits and 5-9 for movielens, 4-7 % of their epochs; `torch.save` pickles every tensor of the model
-    and the optimiser (3.0 ms for digits' 64). So a save keeps a copy of the checkpoint in memory (its
-    tensors cloned: training goes on changing them) and the files are written when `every_s` seconds
-    have passed since the last write (the first save is written at once, and the saves of a step
-    already written follow it: last.ckpt after best.ckpt), at the end of an epoch that
-    finds a write due (`WriteDue`), and when the fit ends or fails (Lightning's teardown, before the
-    stage reads the best checkpoint). `every_s: 0` writes each save as it comes. What a kill can cost:
-    the epochs since the last write, at most ~`every_s` seconds of training, which the re-run trains
-    again to the same weights (as it already did for the epochs after the last improving one).
-
-    Linked. Lightning writes last.ckpt right after the best checkpoint, at the same step, whenever the
-    monitored metric improves (and only then). The two files hold the same training state; they differ
-    only in ModelCheckpoint's record of where last.ckpt lives, which a resumed fit sets again before its
-    next save. So last.ckpt becomes a hard link to the file just written (a new name for the same bytes,
-    put in place by the same rename) instead of a second `torch.save`.
-    """
+    """Lightning's checkpoint writer, through a temp file and a rename (a kill never leaves half a file),
+    and on a clock: saves wait in memory and go to disk at most every `every_s` seconds, at an epoch's end
+    that finds a write due (`WriteDue`) and when the fit ends or fails. A kill costs at most ~`every_s`
+    seconds of training, which the re-run trains again to the same weights. last.ckpt of the same step as
+    the best checkpoint is a hard link to it (the same training state), not a second `torch.save`."""
 
     def __init__(self, every_s: float = 0.0) -> None:
         super().__init__()
@@ -195,8 +167,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 def _snapshot(obj: Any) -> Any:
     """A copy of a checkpoint that later training cannot change: tensors cloned, containers rebuilt (of the
-    same type, with their attributes: a state_dict's `_metadata`), immutable values shared, anything else
-    deep-copied. Walks each object once (lightning_utilities' apply_to_collection took ~2 ms a checkpoint)."""
+    same type, with their attributes), immutable values shared, anything else deep-copied."""
     if isinstance(obj, torch.Tensor):
         return obj.detach().clone()
     if isinstance(obj, dict):
@@ -246,8 +217,17 @@ class RngState(pl.Callback):
         kind, keys, pos, has_gauss, gauss = state["numpy"]
         np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
         version, py_state, gauss_next = state["python"]
-        py_state = py_state.tolist() if isinstance(py_state, torch.Tensor) else py_state  # a list before 2026-12-06
-        random.setstate((version, tuple(py_state), gauss_next))
+        random.setstate((version, tuple(py_state.tolist()), gauss_next))
+
+
+class RunId(pl.Callback):
+    """Writes the MLflow run id into every checkpoint (Lightning's `on_save_checkpoint` hook)."""
+
+    def __init__(self, run_id: str | None) -> None:
+        self.run_id = run_id
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        checkpoint[RUN_ID] = self.run_id
 
 
 class FaultPoints(pl.Callback):
