@@ -25,11 +25,13 @@ class OptunaPruning(pl.Callback):
             from hydra.utils import instantiate
 
             pruner = instantiate(self.pruner) if self.pruner else optuna.pruners.NopPruner()
-            storage = open_storage(to_connect(self.storage))  # the config shows it without its password
+            # the config shows the URL without its password; get_storage makes a URL a storage object
+            storage = optuna.storages.get_storage(open_storage(to_connect(self.storage)))
             study = optuna.load_study(study_name=self.study, storage=storage, pruner=pruner)
-            if len(study.directions) == 1:
-                frozen = next(t for t in study.get_trials(deepcopy=False) if t.number == self.trial_number)
-                self.trial = optuna.trial.Trial(study, frozen._trial_id)
+            if len(study.directions) == 1:  # the trial's id, through the storage's public API
+                study_id = storage.get_study_id_from_name(self.study)
+                trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, self.trial_number)
+                self.trial = optuna.trial.Trial(study, trial_id)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.sanity_checking:
