@@ -30,6 +30,8 @@ FAMILIES = {
     ],
     "text": lambda tmp: [
         "experiment=byo_text",
+        "data=text_csv_sequence",  # the GRU's sequence data (byo_text's default is the n-gram bag)
+        "model=text_rnn",
         "data.max_len=48",
         "model.net.hidden=16",
         "model.net.embed_dim=32",
