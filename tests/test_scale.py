@@ -57,8 +57,9 @@ def test_images_prepared_in_chunks_match_the_whole(make_cfg, tmp_path, monkeypat
 
 def test_streamed_batches_and_metrics_equal_in_memory_ones(tiny, tmp_path):
     prepare.run(tiny())
-    data = prepared_data.load(tmp_path / "data" / "tiny")
-    held, streamed = train.arrays(data, 2048), train.arrays(data, 0.001)  # 0.001 MB: tiny data is over it
+    _, held = train.build_data(tiny("train.memory_budget_mb=2048"))
+    _, streamed = train.build_data(tiny("train.memory_budget_mb=0.001"))  # 0.001 MB: tiny data is over it
+    held, streamed = {"train": held.train}, {"train": streamed.train}
     assert isinstance(held["train"][0], torch.Tensor) and isinstance(streamed["train"][0], MappedRows)
     for world_size in (1, 2):
         for rank in range(world_size):
@@ -75,4 +76,4 @@ def test_streamed_batches_and_metrics_equal_in_memory_ones(tiny, tmp_path):
 def test_memory_budget_must_be_positive(tiny, tmp_path):
     prepare.run(tiny())
     with pytest.raises(UserError, match="train.memory_budget_mb"):
-        train.arrays(prepared_data.load(tmp_path / "data" / "tiny"), 0)
+        train.build_data(tiny("train.memory_budget_mb=0"))
