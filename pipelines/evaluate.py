@@ -2,7 +2,7 @@
 
 The network answers the same raw requests its served model will get (the task's serving input),
 through the stored preprocessing. Writes reports/<use_case>/metrics.json ({"model": …, "<baseline>":
-…}), the task's plots (PNG, plots/) and the rows behind them (JSON, curves/: DVC's interactive plots,
+…}; each baseline's wall time to fit and tune, `fit_seconds`, beside its scores), the task's plots (PNG, plots/) and the rows behind them (JSON, curves/: DVC's interactive plots,
 declared in dvc.yaml; dlforge.tasks.plot_data), explanations of a few test predictions (explain/:
 Captum attributions or embedding neighbours, dlforge.tasks.explain), and logs them to the training run in MLflow: the
 metrics test_* and <baseline>_test_* in one batch, each tied to the test split's dataset
@@ -21,6 +21,7 @@ from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.io import atomic_dir, write_json
 from dlforge.tasks import plot_data
+from dlforge.tasks.tuned import FIT_SECONDS
 from dlforge.threads import limit as limit_threads
 from pipelines._entry import hydra_entry
 
@@ -47,6 +48,8 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
     preds.update(task.baselines(data))
     truth = task.reference(data)
     metrics = {name: task.metrics(p, truth) for name, p in preds.items()}
+    for name, seconds in task.timer.seconds.items():  # beside each baseline's scores (dlforge.tasks.tuned)
+        metrics[name][FIT_SECONDS] = seconds
 
     with atomic_dir(reports / "plots") as plots:
         task.plots(preds, data, plots)
