@@ -61,7 +61,7 @@ class Forecasting(Task):
         "forecast.json": {
             "template": "linear",
             "x": "time",
-            "y": ["actual", "model", "naive", "seasonal_naive", "linear_ar", "ets", "arima"],
+            "y": ["actual", "model", "naive", "seasonal_naive", "linear_ar"],
             "title": "Forecast vs actual (test)",
             "x_label": "time (timestamps as decimal years)",
             "y_label": "value",

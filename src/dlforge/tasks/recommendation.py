@@ -117,7 +117,7 @@ class Recommendation(Task):
         "hit_rate.json": {
             "template": "linear",
             "x": "k",
-            "y": ["model", "biases", "most_popular", "als"],
+            "y": ["model", "biases", "most_popular"],
             "title": "HR@k: relevant test movies vs sampled negatives",
             "x_label": "k",
             "y_label": "HR@k",
