@@ -33,9 +33,22 @@ def _spread(s: dict | None) -> tuple[str, str, str]:
     strongest = f"{s['best_baseline']} {s['baseline']['mean']:.4f} ± {s['baseline']['sd']:.4f}"
     if s["beats_on_every_seed"]:
         return model, strongest, f"✓ {s['wins']}/{n}"
-    margin = s["model"]["mean"] - s["baseline"]["mean"]
-    worse = margin < 0 if s["higher_is_better"] else margin > 0
-    return model, strongest, f"✗ {s['wins']}/{n}" + (f", loses by {abs(margin):.4f}" if worse else "")
+    return model, strongest, f"✗ {s['wins']}/{n}, {_loss(s)}"
+
+
+def _loss(s: dict) -> str:
+    """By how much the model loses: on the mean when it does, else on its worst seed (to that seed's best baseline)."""
+    sign = 1 if s["higher_is_better"] else -1
+    if sign * (s["baseline"]["mean"] - s["model"]["mean"]) > 0:
+        return f"loses by {abs(s['baseline']['mean'] - s['model']['mean']):.4f} on the mean"
+    columns = [b["values"] for b in s.get("baselines", {"": s["baseline"]}).values()]
+    best = max if s["higher_is_better"] else min
+    gaps = [  # (how far the seed's best baseline is ahead of the model, the seed)
+        (sign * (best(b[i] for b in columns) - m), seed)
+        for i, (m, seed) in enumerate(zip(s["model"]["values"], s["seeds"]))
+    ]
+    gap, seed = max(gaps)
+    return f"loses by {gap:.4f} on seed {seed}"
 
 
 def _scored(name: str, values: dict, metric: str) -> str:
