@@ -2,7 +2,7 @@
 
 The network answers the same raw requests its served model will get (the task's serving input),
 through the stored preprocessing. Writes reports/<use_case>/metrics.json ({"model": …, "<baseline>":
-…}), the task's plots (PNG, plots/) and the rows behind them (JSON, curves/: DVC's interactive plots,
+…}; each baseline's wall time to fit and tune, `fit_seconds`, beside its scores), the task's plots (PNG, plots/) and the rows behind them (JSON, curves/: DVC's interactive plots,
 declared in dvc.yaml; dlforge.tasks.plot_data), explanations of a few test predictions (explain/:
 Captum attributions or embedding neighbours, dlforge.tasks.explain), and logs them to the training run in MLflow: the
 metrics test_* and <baseline>_test_* in one batch, each tied to the test split's dataset
@@ -22,6 +22,7 @@ from dlforge.data import prepared as prepared_data
 from dlforge.data import report as data_report
 from dlforge.io import atomic_dir, write_json
 from dlforge.tasks import plot_data
+from dlforge.tasks.tuned import FIT_SECONDS
 from dlforge.threads import limit as limit_threads
 from pipelines._entry import hydra_entry
 
@@ -48,13 +49,18 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
     preds.update(task.baselines(data))
     truth = task.reference(data)
     metrics = {name: task.metrics(p, truth) for name, p in preds.items()}
+    for name, seconds in task.timer.seconds.items():  # beside each baseline's scores (dlforge.tasks.tuned)
+        metrics[name][FIT_SECONDS] = seconds
 
     with atomic_dir(reports / "plots") as plots:
         task.plots(preds, data, plots)
         faults.point("evaluate")  # tests: a kill here leaves a half-written plots folder behind
     with atomic_dir(reports / "curves") as curves:
         task.plot_data(preds, data, curves)
-        plot_data.write_rows(curves / plot_data.METHODS, plot_data.methods_rows(metrics))
+        scores = {
+            n: {k: v for k, v in m.items() if k != FIT_SECONDS} for n, m in metrics.items()
+        }  # DVC: same fields in every row
+        plot_data.write_rows(curves / plot_data.METHODS, plot_data.methods_rows(scores))
     with atomic_dir(reports / "explain") as explained:
         task.explain(net, data, explained)
     write_json(reports / "metrics.json", metrics)

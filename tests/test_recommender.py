@@ -87,7 +87,8 @@ def test_movielens_stages_end_to_end(make_cfg, tmp_path, mlflow_db):
     assert train.run(cfg) == first  # same seed, same training
 
     metrics = evaluate.run(cfg)
-    assert set(metrics) == {"model", "biases", "most_popular"}
+    assert set(metrics) == {"model", "biases", "most_popular", "als"}
+    assert 0.7 < metrics["als"]["rmse"] < 1.2 and metrics["als"]["fit_seconds"] > 0  # biases + factors, λ chosen on val
     assert set(metrics["model"]) == {"rmse", "mae", "hr_at_10", "ndcg_at_10"}
     assert 0.7 < metrics["model"]["rmse"] < 1.2 and 0.7 < metrics["biases"]["rmse"] < 1.2
     assert metrics["most_popular"]["hr_at_10"] > 0.3  # popular movies beat uniformly sampled negatives

@@ -41,6 +41,7 @@ CLASSES = {
     "MatrixFactorization": "dlforge.models.nets.matrix_factorization.MatrixFactorization",
     "Generator": "dlforge.models.nets.dcgan.Generator",
     "SpeechCNN": "dlforge.models.nets.speech_cnn.SpeechCNN",
+    "TabMNet": "dlforge.models.nets.tabm.TabMNet",
 }
 MOVED: dict[str, str] = {  # an old stored name → its stable name today (artifacts saved before a move)
     "dlforge:Classification": "dlforge:ClassificationServing",  # task classes served and evaluated until the Serving split

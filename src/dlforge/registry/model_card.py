@@ -1,7 +1,9 @@
 """The model card: a Markdown description on every registered version (the version page in MLflow).
 
 What a reader of the version page needs without opening the run: the task and the data (source,
-split sizes and fractions, seed), every test metric of the model beside every baseline, the gate's
+split sizes and fractions, seed), every test metric of the model beside every baseline (with each
+baseline's fit time, and a plain line naming any baseline that scored better on the gate metric on the
+same test rows: the gate still registers the deep model), the gate's
 decision with its bootstrap interval, lineage (git commit, prepared-data hash, training run), the
 last alias moves (dlforge.registry.aliases.history), the headline of evaluate's explanations
 (reports/<use case>/explain/summary.json) and how to call it (Python and curl, with a real request
@@ -20,6 +22,7 @@ import pandas as pd
 
 from dlforge import keys as K
 from dlforge.data.report import card_lines
+from dlforge.tasks.tuned import FIT_SECONDS
 
 MAX_CHARS = 5000  # MLflow's model_versions.description column
 _HISTORY_ROWS = 5
@@ -35,12 +38,30 @@ def _cell(text: Any, width: int = 80) -> str:
 
 
 def metrics_table(metrics: dict[str, dict[str, float]]) -> list[str]:
-    """Markdown table: one row per metric, the model's column first, then each baseline (and floor_*)."""
+    """Markdown table: one row per metric, the model's column first, then each baseline (and floor_*);
+    a last row of each baseline's fit time in seconds, where evaluate recorded one."""
     methods = ["model", *(m for m in metrics if m != "model")]
     lines = ["| metric | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
     for k in metrics["model"]:
         lines.append(f"| {k} | " + " | ".join(_fmt(metrics[m].get(k)) for m in methods) + " |")
+    if any(FIT_SECONDS in metrics[m] for m in methods):
+        lines.append(f"| {FIT_SECONDS} | " + " | ".join(_fmt(metrics[m].get(FIT_SECONDS)) for m in methods) + " |")
     return lines
+
+
+def better_baselines(metrics: dict[str, dict[str, float]], metric: str, higher: bool) -> list[str]:
+    """Plain lines naming each baseline (not floor_*) that scored better than the model on `metric`."""
+    model = metrics["model"][metric]
+    better = [
+        (m, v[metric])
+        for m, v in metrics.items()
+        if m != "model" and not m.startswith(K.FLOOR) and (v[metric] > model if higher else v[metric] < model)
+    ]
+    return [
+        f"- **{m} scored better than this model on the same test rows**: {metric} {_fmt(v)} vs {_fmt(model)}. "
+        "The gate compares deep models with the champion, not with baselines: this model is registered all the same."
+        for m, v in better
+    ]
 
 
 def request_json(requests: Any, rows: int = 2) -> str:
@@ -88,6 +109,7 @@ def render(
         *(preprocessing or []),
         "## Test metrics (same test requests for every method)",
         *metrics_table(metrics),
+        *better_baselines(metrics, gate["metric"], gate["higher_is_better"]),
         "",
         *(["## Explanations", f"{explanation} (`explain/` artifacts of the run)", ""] if explanation else []),
         "## Gate",

@@ -27,6 +27,8 @@ constructor value from config, so no method needs another called first):
                                     the task without them (`build(node, baselines=False)`: left None)
     baseline_train_rows(data)       train rows the baselines are fitted on (evaluate records it), or None
                                     when they use every train row
+    timer                           wall seconds each baseline took to fit (and tune on val), filled by
+                                    baselines(); evaluate writes them beside the scores (dlforge.tasks.tuned)
     metric(name, pred, ref)         one metric (the gate recomputes it on bootstrap resamples); its
                                     direction is in dlforge.tasks.directions
     metrics(pred, ref)              every metric evaluate reports
@@ -47,6 +49,7 @@ constructor value from config, so no method needs another called first):
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,7 @@ from torch import nn
 
 from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
+from dlforge.tasks.tuned import Timer
 
 
 def forward(net: nn.Module, x: np.ndarray, batch_size: int = 4096) -> np.ndarray:
@@ -106,6 +110,10 @@ class Task:
     metric_names: list[str] = []
     DATA_PLOTS: dict[str, dict[str, Any]] = {}  # file written by plot_data → its DVC plot properties
     EXPLAIN_PLOTS: dict[str, dict[str, Any] | None] = {}  # file written by explain → DVC plot properties (None: image)
+
+    @cached_property
+    def timer(self) -> Timer:
+        return Timer()
 
     def serving_input(self, data: Prepared) -> Any:
         return data.raw("test")

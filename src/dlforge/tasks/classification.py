@@ -1,4 +1,7 @@
-"""Classification: torchmetrics scores, a logistic-regression baseline, confusion/ROC/PR plots.
+"""Classification: torchmetrics scores, classical baselines, confusion/ROC/PR plots.
+
+Baselines: `baseline` (logistic regression, as configured) and each of `tuned` (boosted trees for
+tables, an RBF SVM for images: dlforge.tasks.tuned.Tuned, a small grid chosen on val by `select_on`).
 
 Binary tasks score the probability of the last class (the positive one); multiclass tasks use
 macro averages where a metric needs one and micro-averaged curves for the plots.
@@ -65,7 +68,7 @@ class Classification(Task):
     """Scores class-probability matrices (n, k) against integer labels."""
 
     serving = ClassificationServing
-    baseline_args = ("baseline",)  # an sklearn estimator with predict_proba; register leaves it unbuilt
+    baseline_args = ("baseline", "tuned")  # sklearn estimators with predict_proba; register leaves them unbuilt
 
     DATA_PLOTS = {
         "roc.json": {
@@ -103,8 +106,18 @@ class Classification(Task):
     }
     EXPLAIN_PER_CLASS = 2  # test images per class in the attribution grid
 
-    def __init__(self, baseline: Any, curve_points: int = 200, baseline_rows: int | None = None, seed: int = 0):
+    def __init__(
+        self,
+        baseline: Any,
+        curve_points: int = 200,
+        baseline_rows: int | None = None,
+        seed: int = 0,
+        tuned: dict[str, Any] | None = None,
+        select_on: str = "log_loss",
+    ):
         self.baseline = baseline  # an sklearn estimator with predict_proba (instantiated from config)
+        self.tuned = {k: v for k, v in (tuned or {}).items() if v is not None}  # name → Tuned (null: left out)
+        self.select_on = select_on  # the val metric that picks each tuned baseline's grid point
         self.curve_points = curve_points
         if baseline_rows is not None and baseline_rows < 1:
             raise UserError(f"config key 'task.baseline_rows': {baseline_rows}; expected a positive integer or null")
@@ -144,11 +157,29 @@ class Classification(Task):
         return self.reference(data)
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
-        """The classical baseline fitted on the model-ready training features (flattened), predicting the
-        test rows chunk by chunk."""
+        """The classical baselines fitted on the model-ready training features (flattened), each tuned one
+        choosing its grid point on val, predicting the test rows chunk by chunk."""
+        from dlforge.tasks.directions import higher_is_better
+
         x, y = self.baseline_train(data)
-        fitted = self.baseline.fit(x.reshape(len(x), -1), y)
-        return {"baseline": join([fitted.predict_proba(c.reshape(len(c), -1)) for c in data.chunks("test", "x")])}
+        flat = lambda a: a.reshape(len(a), -1)  # noqa: E731  (images: pixels as columns)
+        on_test = lambda f: join([f.predict_proba(flat(c)) for c in data.chunks("test", "x")])  # noqa: E731
+        with self.timer("baseline"):
+            fitted = self.baseline.fit(flat(x), y)
+        out = {"baseline": on_test(fitted)}
+        if self.tuned:
+            xv, yv = data.arrays("val")
+        for name, spec in self.tuned.items():
+            with self.timer(name):
+                fitted = spec.fit(
+                    (flat(x), y),
+                    (flat(xv), yv),
+                    lambda f, a: f.predict_proba(a),
+                    lambda p, t: self.metric(self.select_on, p, t),
+                    higher_is_better(self.select_on),
+                )
+            out[name] = on_test(fitted)
+        return out
 
     def plots(self, results: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """Matplotlib PNGs of the confusion matrix and the model's (and baselines') ROC and PR curves."""

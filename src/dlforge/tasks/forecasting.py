@@ -1,8 +1,10 @@
-"""Forecasting: MAE, RMSE (torchmetrics) and MASE; naive, seasonal-naive and linear AR baselines.
+"""Forecasting: MAE, RMSE (torchmetrics) and MASE; naive, seasonal-naive, linear AR, ETS and ARIMA baselines.
 
 Every method forecasts the same test targets (dlforge.data.timeseries): the value `horizon` steps
 after each test window. MASE divides the MAE by the in-sample MAE of the `mase_period`-step naive
 forecast on the training span, so MASE < 1 beats that naive forecast on the data it was fitted on.
+ETS and ARIMA (statsmodels) are estimated on the training span, a small set of variants chosen by
+val MAE (dlforge.tasks.statistical).
 """
 
 from __future__ import annotations
@@ -76,8 +78,19 @@ class Forecasting(Task):
     }
     EXPLAIN_WINDOWS = 64  # test windows, evenly spaced over the test span
 
-    def __init__(self, prepared: str, ar_model: Any, ar_lags: int, season: int, mase_period: int = 1, zoom: int = 120):
+    def __init__(
+        self,
+        prepared: str,
+        ar_model: Any,
+        ar_lags: int,
+        season: int,
+        mase_period: int = 1,
+        zoom: int = 120,
+        ets: list | None = None,
+        arima: list | None = None,
+    ):
         self.prepared = prepared  # the prepared folder: its extras hold the series MASE is scaled on
+        self.statistical = {k: v for k, v in {"ets": ets, "arima": arima}.items() if v}  # method → variants tried
         self.ar_model = ar_model  # an sklearn regressor (from config) fitted on the last `ar_lags` values
         self.ar_lags, self.season, self.mase_period, self.zoom = ar_lags, season, mase_period, zoom
 
@@ -116,12 +129,22 @@ class Forecasting(Task):
             raise UserError(
                 f"config key 'task.ar_lags': expected 1 to data.window={train_raw.shape[1]}, got {self.ar_lags}"
             )
-        ar = self.ar_model.fit(train_raw[:, -self.ar_lags :], data.targets("train"))
-        return {
+        from dlforge.tasks.statistical import one_step
+
+        with self.timer("linear_ar"):
+            ar = self.ar_model.fit(train_raw[:, -self.ar_lags :], data.targets("train"))
+        out = {
             "naive": series[test - horizon],
             "seasonal_naive": series[test - back],
             "linear_ar": ar.predict(test_raw[:, -self.ar_lags :]),
         }
+        for method, variants in self.statistical.items():
+            with self.timer(method):
+                pred, _ = one_step(
+                    method, variants, series, extras[positions("train")], extras[positions("val")], horizon
+                )
+            out[method] = pred[test]
+        return out
 
     def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
         """The weight of each lag: mean |Integrated Gradients| over test windows (baseline: the train mean)."""

@@ -9,8 +9,10 @@ Metrics, all from the frozen judge fitted at prepare time (dlforge.data.generati
     accuracy    share of generated images the judge assigns to the requested label (about chance,
                 0.1 for digits, for an unconditional generator)
 Baselines on the same rows: uniform noise, Gaussian noise with the train pixels' mean and std,
-real train images of the requested label blurred with a Gaussian filter, and the same real train
-images unblurred (the floor a generator that memorised its training set would reach).
+real train images of the requested label blurred with a Gaussian filter, a class-conditional
+Gaussian mixture on the train images' PCA components (`gmm_pca`: the classical generative model; its
+number of mixture components chosen by FD against the val images), and the same real train images
+unblurred (the floor a generator that memorised its training set would reach).
 """
 
 from __future__ import annotations
@@ -64,8 +66,17 @@ class Generation(Task):
 
     metric_names = ["fd", "confidence", "accuracy"]
 
-    def __init__(self, prepared: str, first_seed: int = 0, blur_sigma: float = 1.0, seed: int = 0, per_class: int = 8):
+    def __init__(
+        self,
+        prepared: str,
+        first_seed: int = 0,
+        blur_sigma: float = 1.0,
+        seed: int = 0,
+        per_class: int = 8,
+        gmm: dict[str, Any] | None = None,
+    ):
         self.prepared = prepared  # the prepared folder: its extras hold the frozen judge
+        self.gmm = dict(gmm) if gmm else None  # pca_components, components (the val grid); None: left out
         self.first_seed, self.blur_sigma, self.seed, self.per_class = first_seed, blur_sigma, seed, per_class
 
     @cached_property
@@ -112,12 +123,38 @@ class Generation(Task):
         train, train_labels, labels = data.raw("train").astype(np.float64), data.targets("train"), data.targets("test")
         shape, top = (len(labels), *train.shape[1:]), data.preprocessor().max_value
         real = train[[rng.choice(np.flatnonzero(train_labels == c)) for c in labels]]
-        return {
+        out = {
             "uniform_noise": rng.uniform(0, top, shape),
             "gaussian_noise": np.clip(rng.normal(train.mean(0), train.std(0), shape), 0, top),
             "blurred_train": gaussian_filter(real, sigma=(0, self.blur_sigma, self.blur_sigma)),
-            K.FLOOR + "real_train": real,  # not a baseline: what a perfect generator would score (floor_*)
         }
+        if self.gmm:
+            with self.timer("gmm_pca"):
+                out["gmm_pca"] = self._gmm(data, train, train_labels, labels, top)
+        return {**out, K.FLOOR + "real_train": real}  # floor_*: not a baseline, what a perfect generator would score
+
+    def _gmm(self, data: Prepared, train: np.ndarray, train_labels: np.ndarray, labels: np.ndarray, top: float):
+        """Images for `labels` from a Gaussian mixture per class on the train images' PCA components; the
+        number of mixture components with the lowest FD against the val images (same labels) is kept."""
+        from sklearn.decomposition import PCA
+        from sklearn.mixture import GaussianMixture
+
+        flat = train.reshape(len(train), -1)
+        pca = PCA(self.gmm["pca_components"], random_state=self.seed).fit(flat)
+        codes = pca.transform(flat)
+
+        def sample(n_components: int, wanted: np.ndarray) -> np.ndarray:
+            images = np.zeros((len(wanted), flat.shape[1]))
+            for c in np.unique(wanted):
+                rows = np.flatnonzero(wanted == c)
+                mix = GaussianMixture(n_components, random_state=self.seed).fit(codes[train_labels == c])
+                drawn = mix.sample(len(rows))[0]  # grouped by mixture component: shuffled below
+                images[rows] = pca.inverse_transform(drawn[np.random.default_rng(self.seed).permutation(len(rows))])
+            return np.clip(images, 0, top).reshape(len(wanted), *train.shape[1:])
+
+        val, val_labels = data.raw("val").astype(np.float64), data.targets("val")
+        fd = {k: frechet_distance(self.judge, sample(k, val_labels), val) for k in self.gmm["components"]}
+        return sample(min(fd, key=fd.get), labels)
 
     def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
         """No attributions, on purpose: a generator's only inputs are random noise and the requested label,

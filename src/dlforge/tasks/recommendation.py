@@ -13,7 +13,8 @@ are one score per request row, so the served model answers them and the gate com
 A prediction is (n,) ratings (the ranking score too) or (n, 2) [rating, ranking score]. Baselines,
 fitted on train: `biases` (global mean + user and item biases, L2-regularised, alternating exact
 updates) and `most_popular` (ranks by train rating count; its rating is the item's mean shrunk
-toward the global mean by `bias_reg` pseudo-ratings, i.e. the item-only bias model).
+toward the global mean by `bias_reg` pseudo-ratings, i.e. the item-only bias model) and `als`
+(biases + latent factors by alternating least squares, its L2 strength chosen on val: dlforge.tasks.als).
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
 from dlforge.data.ratings import ITEM, USER
 from dlforge.keys import RANK_ITEM, RANK_USER
+from dlforge.tasks import als, plot_data
 from dlforge.tasks import explain as ex
-from dlforge.tasks import plot_data
 from dlforge.tasks.base import Serving, Task, forward
 
 TOP_K = 10  # movies a user-only request returns
@@ -140,7 +141,10 @@ class Recommendation(Task):
         bias_reg: float = 5.0,
         bias_iterations: int = 10,
         curve_k: int = 20,
+        als: dict[str, Any] | None = None,
+        seed: int = 0,
     ):
+        self.als, self.seed = dict(als) if als else None, seed  # ALS: factors, regs (the val grid), iterations
         self.k, self.relevant_from = k, relevant_from  # cut-off of HR/NDCG; ratings that count as relevant
         self.bias_reg, self.bias_iterations = (
             bias_reg,
@@ -186,12 +190,30 @@ class Recommendation(Task):
             bi = np.bincount(x[:, 1], t - pre.mean - bu[x[:, 0]], n_items) / (item_counts + self.bias_reg)
             bu = np.bincount(x[:, 0], t - pre.mean - bi[x[:, 1]], n_users) / (user_counts + self.bias_reg)
         item_only = np.bincount(x[:, 1], t - pre.mean, n_items) / (item_counts + self.bias_reg)
-        return {
+        out = {
             "biases": pre.inverse_target(bu[req[:, 0]] + bi[req[:, 1]]),
             "most_popular": np.stack(
                 [pre.inverse_target(item_only[req[:, 1]]), item_counts[req[:, 1]].astype(np.float64)], 1
             ),
         }
+        if self.als:
+            with self.timer("als"):
+                tables = self._als(data, x, t - pre.mean, n_users, n_items)
+            out["als"] = pre.inverse_target(als.predict(*tables, req[:, 0], req[:, 1]))
+        return out
+
+    def _als(self, data: Prepared, x: np.ndarray, centred: np.ndarray, n_users: int, n_items: int):
+        """ALS fitted on train for each L2 strength of the grid; the one with the lowest val RMSE."""
+        pre, xv, tv = data.preprocessor(), data.arrays("val")[0], data.targets("val")
+        best, best_rmse = None, np.inf
+        for reg in self.als["regs"]:
+            tables = als.fit(
+                x[:, 0], x[:, 1], centred, n_users, n_items, self.als["factors"], reg, self.als["iterations"], self.seed
+            )
+            rmse = float(np.sqrt(np.mean((pre.inverse_target(als.predict(*tables, xv[:, 0], xv[:, 1])) - tv) ** 2)))
+            if rmse < best_rmse:
+                best, best_rmse = tables, rmse
+        return best
 
     def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
         """The nearest movies to the most-rated ones by the cosine of their learned embeddings (candidates:

@@ -1,4 +1,8 @@
-"""Regression: MAE, RMSE and R² (torchmetrics) in natural units, a linear baseline, scatter/residual plots."""
+"""Regression: MAE, RMSE and R² (torchmetrics) in natural units, classical baselines, scatter/residual plots.
+
+Baselines: `baseline` (ridge, as configured) and each of `tuned` (boosted trees: dlforge.tasks.tuned.Tuned,
+a small grid chosen on val by `select_on`), all fitted on the model-ready train features and scaled target.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ class Regression(Task):
     """Scores one predicted value per row against the natural-unit target."""
 
     serving = RegressionServing
-    baseline_args = ("baseline",)  # an sklearn regressor; register leaves it unbuilt
+    baseline_args = ("baseline", "tuned")  # sklearn regressors; register leaves them unbuilt
 
     metric_names = list(_METRICS)
 
@@ -54,8 +58,12 @@ class Regression(Task):
         "attributions.png": None,
     }
 
-    def __init__(self, baseline: Any, plot_points: int = 2000):
+    def __init__(
+        self, baseline: Any, plot_points: int = 2000, tuned: dict[str, Any] | None = None, select_on: str = "rmse"
+    ):
         self.baseline = baseline  # an sklearn regressor (instantiated from config)
+        self.tuned = {k: v for k, v in (tuned or {}).items() if v is not None}  # name → Tuned (null: left out)
+        self.select_on = select_on  # the val metric (natural units) that picks each tuned baseline's grid point
         self.plot_points = plot_points
 
     def metric(self, name: str, pred: np.ndarray, ref: np.ndarray) -> float:
@@ -67,10 +75,28 @@ class Regression(Task):
         return round(float(_METRICS[name](p, t)), 6)
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
-        """The classical baseline fitted on the same model-ready train features and scaled target."""
-        (x, y), (x_test, _) = data.arrays("train"), data.arrays("test")
-        fitted = self.baseline.fit(x.reshape(len(x), -1), y)
-        return {"baseline": data.preprocessor().inverse_target(fitted.predict(x_test.reshape(len(x_test), -1)))}
+        """The classical baselines fitted on the same model-ready train features and scaled target; each
+        tuned one chooses its grid point on val (scored in the target's units)."""
+        from dlforge.tasks.directions import higher_is_better
+
+        (x, y), (x_test, _), pre = data.arrays("train"), data.arrays("test"), data.preprocessor()
+        flat = lambda a: a.reshape(len(a), -1)  # noqa: E731
+        with self.timer("baseline"):
+            fitted = self.baseline.fit(flat(x), y)
+        out = {"baseline": pre.inverse_target(fitted.predict(flat(x_test)))}
+        if self.tuned:
+            xv, truth = data.arrays("val")[0], data.targets("val")
+        for name, spec in self.tuned.items():
+            with self.timer(name):
+                fitted = spec.fit(
+                    (flat(x), y),
+                    (flat(xv), truth),
+                    lambda f, a: pre.inverse_target(f.predict(a)),
+                    lambda p, t: self.metric(self.select_on, p, t),
+                    higher_is_better(self.select_on),
+                )
+            out[name] = pre.inverse_target(fitted.predict(flat(x_test)))
+        return out
 
     def plot_data(self, preds: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """predicted_vs_actual.json: up to `plot_points` evenly spaced test rows, every method's prediction."""

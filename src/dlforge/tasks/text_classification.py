@@ -1,4 +1,7 @@
-"""Text classification: the classification metrics plus macro-F1, a TF-IDF baseline on the raw texts.
+"""Text classification: the classification metrics plus macro-F1, TF-IDF baselines on the raw texts.
+
+Baselines: `baseline` (word TF-IDF + logistic regression) and each of `tuned` (word + character
+n-gram TF-IDF + logistic regression, C chosen on the val texts: dlforge.tasks.tuned.Tuned).
 
 The served model takes raw strings (a table with the text column, or a plain list of texts) and
 answers with the label and one probability per class, like every classification model.
@@ -104,8 +107,24 @@ class TextClassification(Classification):
         )
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
-        """The configured sklearn pipeline (TF-IDF + logistic regression) fitted on the raw training texts."""
+        """The configured sklearn pipelines fitted on the raw training texts (tuned ones: grid point chosen on val)."""
+        from dlforge.tasks.directions import higher_is_better
+
         column = data.preprocessor().column
-        train, test = data.raw("train")[column], self.serving_input(data)[column]
-        fitted = self.baseline.fit(train.tolist(), data.targets("train"))
-        return {"baseline": fitted.predict_proba(test.tolist())}
+        texts = lambda split: data.raw(split)[column].tolist()  # noqa: E731
+        train, test = (texts("train"), data.targets("train")), self.serving_input(data)[column].tolist()
+        with self.timer("baseline"):
+            fitted = self.baseline.fit(*train)
+        out = {"baseline": fitted.predict_proba(test)}
+        val = (texts("val"), data.targets("val")) if self.tuned else None
+        for name, spec in self.tuned.items():
+            with self.timer(name):
+                fitted = spec.fit(
+                    train,
+                    val,
+                    lambda f, a: f.predict_proba(a),
+                    lambda p, t: self.metric(self.select_on, p, t),
+                    higher_is_better(self.select_on),
+                )
+            out[name] = fitted.predict_proba(test)
+        return out
