@@ -91,7 +91,8 @@ def test_every_version_has_a_model_card(store):
     run = _latest_run(client)
     assert card.startswith("# tiny v2")
     row = next(line for line in card.splitlines() if line.startswith("| pr_auc |"))
-    assert row == f"| pr_auc | {reported['model']['pr_auc']:.4g} | {reported['baseline']['pr_auc']:.4g} |"
+    methods = ("model", "baseline", "boosted_trees")
+    assert row == "| pr_auc | " + " | ".join(f"{reported[m]['pr_auc']:.4g}" for m in methods) + " |"
     assert f"[{registry['ci_low']:.4g}, {registry['ci_high']:.4g}] at 0.95 confidence" in card
     assert "promoted to champion" in card and "champion after this run: v2" in card
     headline = json.loads((root / "reports" / "tiny" / "explain" / "summary.json").read_text())["headline"]
@@ -114,7 +115,7 @@ def test_evaluate_writes_the_rows_behind_every_declared_plot(store):
     assert roc[0]["fpr"] == 0 and roc[-1]["fpr"] == 1 and roc[-1]["model"] == 1  # ROC ends at (1, 1)
     assert len(json.loads((curves / "confusion.json").read_text())) == 60  # one row per test row
     methods = json.loads((curves / "methods.json").read_text())
-    assert [m["method"] for m in methods] == ["model", "baseline"]
+    assert [m["method"] for m in methods] == ["model", "baseline", "boosted_trees"]
 
 
 def test_training_curves_go_to_dvclive(store):

@@ -66,7 +66,7 @@ def test_bad_text_data_fails_naming_column_and_row(make_cfg, tmp_path, edit, mes
     path = tmp_path / "bad.csv"
     edit(pd.read_csv(BYO)).to_csv(path, index=False)
     with pytest.raises(UserError, match=message):
-        prepare.run(make_cfg("experiment=byo_text", f"data.source.path={path}"))
+        prepare.run(make_cfg("experiment=byo_text", f"data.source.path={path}", "data.missing=refuse"))
 
 
 @pytest.mark.slow  # trains on the real reviews
@@ -99,7 +99,9 @@ def test_reviews_end_to_end_serves_raw_strings(make_cfg, tmp_path):
 
 
 def test_byo_text_csv_end_to_end_is_deterministic(make_cfg):
-    cfg = make_cfg("experiment=byo_text", *QUICK_RNN, "trainer.max_epochs=3")
+    cfg = make_cfg(
+        "experiment=byo_text", "data=text_csv_sequence", "model=text_rnn", *QUICK_RNN, "trainer.max_epochs=3"
+    )
     assert prepare.run(cfg) == {"train": 28, "val": 6, "test": 6}
     first = train.run(cfg)
     assert train.run(cfg) == first  # same seed, same CPU run

@@ -16,6 +16,7 @@ from mlflow.tracking import MlflowClient
 from conftest import ROOT, tiny_overrides, work_overrides
 from dlforge.data import prepared as prepared_data
 from dlforge.errors import UserError
+from dlforge.tasks.tuned import FIT_SECONDS
 from pipelines import evaluate, prepare, register, train
 
 
@@ -83,7 +84,9 @@ def test_train_evaluate_register_track_everything_in_one_run(tiny, tmp_path, mlf
     assert "config.yaml" in [a.path for a in client.list_artifacts(run.info.run_id)]
 
     metrics = evaluate.run(cfg)
-    assert set(metrics) == {"model", "baseline"} and metrics["model"].keys() == metrics["baseline"].keys()
+    assert set(metrics) == {"model", "baseline", "boosted_trees"}  # LR and the strongest classical method
+    for method in ("baseline", "boosted_trees"):  # each baseline: the model's metrics plus its fit time
+        assert metrics[method].keys() - {FIT_SECONDS} == metrics["model"].keys() and metrics[method][FIT_SECONDS] > 0
     assert metrics["baseline"]["roc_auc"] > 0.75  # the tiny problem is learnable
     on_disk = json.loads((tmp_path / "reports/tiny/metrics.json").read_text())
     assert on_disk == metrics
