@@ -14,7 +14,7 @@ from conftest import CONF, ROOT, copy_repo, git_commit, sh
 from dlforge.tasks import plot_data
 from pipelines import dvc_sync
 
-TRACKED_SECTIONS = {"data", "model", "train", "trainer", "task", "register"}
+TRACKED_SECTIONS = {"data", "model", "train", "trainer", "callbacks", "task", "register"}
 
 
 def test_dvc_yaml_blocks_are_generated_from_conf_and_the_tasks():
