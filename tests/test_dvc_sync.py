@@ -56,7 +56,7 @@ def test_a_new_use_case_is_two_config_files(tmp_path):
     (repo / "conf/experiment/penguins.yaml").write_text(
         "# @package _global_\n"
         "defaults:\n  - override /data: penguins\n  - override /model: mlp\n  - override /task: classification\n"
-        "name: penguins\ndata: {}\nmodel: {}\ntrain: {}\ntrainer:\n  max_epochs: 2\ntask: {}\n"
+        "name: penguins\ndata: {}\nmodel: {}\ntrain: {}\ntrainer:\n  max_epochs: 2\ncallbacks: {}\ntask: {}\n"
         "register:\n  gate:\n    metric: accuracy\n"
     )
     sh([sys.executable, "-m", "pipelines.dvc_sync", "--write"], repo)

@@ -21,6 +21,7 @@ from mlflow.tracking import MlflowClient
 
 import services
 from conftest import CONF, ROOT, run_entry, tiny_overrides, write_tiny_csv
+from dlforge import keys as K
 
 pytestmark = pytest.mark.e2e
 
@@ -319,6 +320,8 @@ def test_eight_concurrent_registrations_leave_one_champion_and_a_whole_history(p
     train.run(untrained)
     evaluate.run(untrained)
     experiment = client.get_experiment_by_name("tiny").experiment_id
+    trained_on = json.loads((tmp_path / "bad/models/run.json").read_text())["run_id"]
+    lineage = {K.DATA_HASH: client.get_run(trained_on).data.tags[K.DATA_HASH]}  # every copy: the same prepared data
     quality = {}
 
     def copy(i: int, kind: str) -> list[str]:
@@ -327,7 +330,7 @@ def test_eight_concurrent_registrations_leave_one_champion_and_a_whole_history(p
         models.mkdir(parents=True), reports.mkdir(parents=True)
         shutil.copy(src / ("models" if kind == "untrained" else "models/tiny") / "model.pt", models)
         shutil.copy(src / ("reports" if kind == "untrained" else "reports/tiny") / "metrics.json", reports)
-        run = client.create_run(experiment, run_name=f"race-{i}-{kind}")
+        run = client.create_run(experiment, run_name=f"race-{i}-{kind}", tags=lineage)
         quality[run.info.run_id] = kind
         (models / "run.json").write_text(
             json.dumps({"run_id": run.info.run_id, "tracking_uri": url, "experiment": "tiny"})
