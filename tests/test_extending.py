@@ -196,3 +196,8 @@ def test_each_entry_is_what_a_contract_test_or_every_use_case_requires(pattern, 
         check(pattern, item, tmp_path, monkeypatch)
     else:
         check(pattern, item, tmp_path)
+
+
+def test_the_readme_stays_within_its_budget():
+    """README.md is read whole by a newcomer: at most 18,000 characters (longer notes go to docs/)."""
+    assert len((ROOT / "README.md").read_text()) <= 18_000
