@@ -24,6 +24,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 
 
+@pytest.fixture(autouse=True)
+def no_inherited_tracking_uri(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts without MLFLOW_TRACKING_URI and leaves none behind.
+
+    `mlflow.set_tracking_uri` also writes the variable into `os.environ`, so one in-process stage pointed
+    at a test server would otherwise send every later subprocess in the same worker to that (gone) server.
+    """
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+
+
 _EMPTY_STORE: Path | None = None
 
 
