@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from mlflow.exceptions import MlflowException
 
     from dlforge import keys as K
-    from dlforge.cli.predict import _cast_to_signature, _predict_clips, read_input
+    from dlforge.cli.predict import predict_batch, read_input
     from dlforge.io import atomic_dir
     from dlforge.monitor import drift, labels, reference, report, settings, summaries, tracking, verdict
     from dlforge.tasks.base import build as build_task
@@ -118,9 +118,7 @@ def run(args: argparse.Namespace) -> int:
     test_pred = join([task.serving.pred_from_output(model.predict(r), pre) for r in task.serving_batches(data)])
     refused = None
     try:
-        out = (
-            _predict_clips(model, batch) if isinstance(batch, list) else model.predict(_cast_to_signature(model, batch))
-        )
+        out = predict_batch(model, batch)
         batch_pred = task.serving.pred_from_output(out, pre)
     except (MlflowException, UserError) as e:  # a refused request (RequestError), or a WAV clip's refusal
         if isinstance(e, MlflowException) and e.error_code != "INVALID_PARAMETER_VALUE":

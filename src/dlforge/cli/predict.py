@@ -37,7 +37,7 @@ def read_wav_folder(path: Path) -> list[tuple[Path, np.ndarray, int]]:
     return [(f, *read_wav(f)) for f in files]
 
 
-def _predict_clips(model: Any, clips: list[tuple[Path, np.ndarray, int]]) -> pd.DataFrame:
+def predict_clips(model: Any, clips: list[tuple[Path, np.ndarray, int]]) -> pd.DataFrame:
     from mlflow.exceptions import MlflowException
 
     out = []
@@ -91,7 +91,7 @@ def _umask() -> int:
     return mask
 
 
-def _cast_to_signature(model: Any, x: Any) -> Any:
+def cast_to_signature(model: Any, x: Any) -> Any:
     """Integers where the signature says float (CSV balances, 0-16 pixels): MLflow refuses them as unsafe."""
     schema = model.metadata.get_input_schema()
     if schema is None:
@@ -107,6 +107,13 @@ def _cast_to_signature(model: Any, x: Any) -> Any:
     }
     ints = [c for c in x.columns if c in floats and pd.api.types.is_integer_dtype(x[c])]
     return x.astype({c: "float64" for c in ints}) if ints else x
+
+
+def predict_batch(model: Any, data: Any) -> Any:
+    """The model's answer to what `read_input` returned: one request per WAV clip, else one cast table."""
+    if isinstance(data, list):
+        return predict_clips(model, data)
+    return model.predict(cast_to_signature(model, data))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -131,12 +138,12 @@ def run(args: argparse.Namespace) -> None:
         warnings.filterwarnings("ignore", message=r".*Add type hints to the `predict` method", category=UserWarning)
         model = mlflow.pyfunc.load_model(uri)
     if isinstance(data, list):  # WAV clips: one request each, at its own rate
-        out = _predict_clips(model, data)
+        out = predict_clips(model, data)
         write_atomic(out, dst)
         print(f"{uri}: {len(out)} predictions → {dst}")
         return
     try:
-        out = model.predict(_cast_to_signature(model, data))
+        out = model.predict(cast_to_signature(model, data))
     except MlflowException as e:
         reason = str(e).split("Error: ")[-1]  # MLflow prefixes the whole input; keep the reason
         raise UserError(f"input '{src}': {' '.join(reason.split())[:300]}") from e
