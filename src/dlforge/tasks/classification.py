@@ -9,7 +9,7 @@ macro averages where a metric needs one and micro-averaged curves for the plots.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -159,21 +159,33 @@ class Classification(Task):
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
         """The classical baselines fitted on the model-ready training features (flattened), each tuned one
         choosing its grid point on val, predicting the test rows chunk by chunk."""
-        from dlforge.tasks.directions import higher_is_better
-
         x, y = self.baseline_train(data)
         flat = lambda a: a.reshape(len(a), -1)  # noqa: E731  (images: pixels as columns)
-        on_test = lambda f: join([f.predict_proba(flat(c)) for c in data.chunks("test", "x")])  # noqa: E731
-        with self.timer("baseline"):
-            fitted = self.baseline.fit(flat(x), y)
-        out = {"baseline": on_test(fitted)}
-        if self.tuned:
+
+        def val() -> tuple[np.ndarray, np.ndarray]:
             xv, yv = data.arrays("val")
+            return flat(xv), yv
+
+        return self.fit_classifiers(
+            (flat(x), y), val, lambda f: join([f.predict_proba(flat(c)) for c in data.chunks("test", "x")])
+        )
+
+    def fit_classifiers(
+        self, train: tuple[Any, Any], val: Callable[[], tuple[Any, Any]], on_test: Callable[[Any], np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """`baseline` and each of `tuned` fitted on `train` (the tuned ones choose their grid point on `val()`,
+        built only when there are some), each fit timed; every fitted classifier's test probabilities."""
+        from dlforge.tasks.directions import higher_is_better
+
+        with self.timer("baseline"):
+            fitted = self.baseline.fit(*train)
+        out = {"baseline": on_test(fitted)}
+        val_xy = val() if self.tuned else None
         for name, spec in self.tuned.items():
             with self.timer(name):
                 fitted = spec.fit(
-                    (flat(x), y),
-                    (flat(xv), yv),
+                    train,
+                    val_xy,
                     lambda f, a: f.predict_proba(a),
                     lambda p, t: self.metric(self.select_on, p, t),
                     higher_is_better(self.select_on),

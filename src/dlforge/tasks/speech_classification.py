@@ -95,26 +95,14 @@ class SpeechClassification(Classification):
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
         """MFCC statistics of the training clips → each configured classifier (the tuned ones choose their
         grid point on the val clips' statistics); the same features of the test clips."""
-        from dlforge.tasks.directions import higher_is_better
-
         pre = data.preprocessor()
         mfcc = lambda raw: self._mfcc(pre.transform(raw), pre.sample_rate)  # noqa: E731
-        train, test = (mfcc(data.raw("train")), data.targets("train")), mfcc(self.serving_input(data))
-        with self.timer("baseline"):  # the features are shared: each timer covers its classifier's fit
-            fitted = self.baseline.fit(*train)
-        out = {"baseline": fitted.predict_proba(test)}
-        val = (mfcc(data.raw("val")), data.targets("val")) if self.tuned else None
-        for name, spec in self.tuned.items():
-            with self.timer(name):
-                fitted = spec.fit(
-                    train,
-                    val,
-                    lambda f, a: f.predict_proba(a),
-                    lambda p, t: self.metric(self.select_on, p, t),
-                    higher_is_better(self.select_on),
-                )
-            out[name] = fitted.predict_proba(test)
-        return out
+        test = mfcc(self.serving_input(data))  # the features are shared: each timer covers its classifier's fit
+        return self.fit_classifiers(
+            (mfcc(data.raw("train")), data.targets("train")),
+            lambda: (mfcc(data.raw("val")), data.targets("val")),
+            lambda f: f.predict_proba(test),
+        )
 
     def plots(self, results: dict[str, np.ndarray], data: Prepared, out: Path) -> None:
         """The classification plots, and misclassified.png: log-mels of the first misclassified test clips."""

@@ -108,23 +108,11 @@ class TextClassification(Classification):
 
     def baselines(self, data: Prepared) -> dict[str, np.ndarray]:
         """The configured sklearn pipelines fitted on the raw training texts (tuned ones: grid point chosen on val)."""
-        from dlforge.tasks.directions import higher_is_better
-
         column = data.preprocessor().column
         texts = lambda split: data.raw(split)[column].tolist()  # noqa: E731
-        train, test = (texts("train"), data.targets("train")), self.serving_input(data)[column].tolist()
-        with self.timer("baseline"):
-            fitted = self.baseline.fit(*train)
-        out = {"baseline": fitted.predict_proba(test)}
-        val = (texts("val"), data.targets("val")) if self.tuned else None
-        for name, spec in self.tuned.items():
-            with self.timer(name):
-                fitted = spec.fit(
-                    train,
-                    val,
-                    lambda f, a: f.predict_proba(a),
-                    lambda p, t: self.metric(self.select_on, p, t),
-                    higher_is_better(self.select_on),
-                )
-            out[name] = fitted.predict_proba(test)
-        return out
+        test = self.serving_input(data)[column].tolist()
+        return self.fit_classifiers(
+            (texts("train"), data.targets("train")),
+            lambda: (texts("val"), data.targets("val")),
+            lambda f: f.predict_proba(test),
+        )
