@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -53,6 +54,18 @@ def python(*args: str, extra_env: dict[str, str] | None = None, quiet: bool = Tr
     if proc.returncode:
         raise SystemExit(f"benchmark step failed: python {' '.join(args)}\n{proc.stderr[-3000:] if quiet else ''}")
     return time.perf_counter() - start
+
+
+def timed_run(cmd: list[str], cwd: Path, run_env: dict[str, str]) -> tuple[subprocess.CompletedProcess, float, float]:
+    """Run `cmd` with its output captured: (the process, wall seconds, CPU seconds user + sys). Fails loudly
+    on a non-zero exit. CPU time is steadier than wall time on a machine whose cores other jobs share."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start, cpu = time.perf_counter(), usage.ru_utime + usage.ru_stime
+    proc = subprocess.run(cmd, cwd=cwd, env=run_env, capture_output=True, text=True)
+    wall, usage = time.perf_counter() - start, resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode:
+        raise SystemExit(f"benchmark step failed: {' '.join(cmd)}\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
+    return proc, wall, usage.ru_utime + usage.ru_stime - cpu
 
 
 def stage(module: str, *overrides: str, extra_env: dict[str, str] | None = None) -> float:

@@ -15,18 +15,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from importlib.util import find_spec
 from pathlib import Path
 
 import yaml
 
-from benchmarks.common import ROOT, alternate, env, median
+from benchmarks.common import ROOT, alternate, env, median, timed_run
 
 TARGET_S = 3.0
 STAGES = ("prepare", "train", "evaluate", "register")
@@ -37,14 +35,12 @@ LABELS = {
 }
 
 
-def dvc(args: list[str], repo: Path, extra_path: str = "") -> str:
-    run_env = env(PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # this venv's dvc
+def dvc_env(extra_path: str = "") -> dict[str, str]:
+    """This venv's `dvc` first on PATH; `extra_path` ahead of PYTHONPATH (to hide the C YAML parser)."""
+    run_env = env(PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     if extra_path:
         run_env["PYTHONPATH"] = f"{extra_path}{os.pathsep}{run_env['PYTHONPATH']}"
-    proc = subprocess.run(["dvc", *args], cwd=repo, env=run_env, capture_output=True, text=True)
-    if proc.returncode:
-        raise SystemExit(f"benchmark step failed: dvc {' '.join(args)}\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
-    return proc.stdout
+    return run_env
 
 
 def up_to_date_copy(dest: Path) -> Path:
@@ -69,22 +65,15 @@ def up_to_date_copy(dest: Path) -> Path:
                     else:
                         out.mkdir(exist_ok=True)
                         (out / "placeholder").write_text(str(out))
-    dvc(["commit", "-f", "-q"], dest)
+    timed_run(["dvc", "commit", "-f", "-q"], dest, dvc_env())
     return dest
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def timed(args: list[str], repo: Path, extra_path: str = "") -> dict[str, float]:
     """Wall and CPU seconds (user + sys) of one `dvc *args`; a `repro` that runs a stage fails."""
-    start, cpu = time.perf_counter(), _cpu()
-    out = dvc(args, repo, extra_path)
-    wall, cpu = time.perf_counter() - start, _cpu() - cpu
-    if args[0] == "repro" and "Running stage" in out:
-        raise SystemExit(f"`dvc repro` ran a stage in an up-to-date copy:\n{out[-2000:]}")
+    proc, wall, cpu = timed_run(["dvc", *args], repo, dvc_env(extra_path))
+    if args[0] == "repro" and "Running stage" in proc.stdout:
+        raise SystemExit(f"`dvc repro` ran a stage in an up-to-date copy:\n{proc.stdout[-2000:]}")
     return {"wall": wall, "cpu": cpu}
 
 

@@ -16,33 +16,19 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from benchmarks.common import ROOT, env, median, scratch_store
+from benchmarks.common import ROOT, env, median, scratch_store, timed_run
 
 TARGETS = {"prepare": 1.5, "train+evaluate+register": 8.0}
 WORK = {"torch": "-", "prepare": "data", "train": "training", "evaluate": "evaluation", "register": "registration"}
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def timed(args: list[str]) -> tuple[float, float, float]:
     """(wall seconds, seconds importing modules, CPU seconds) of `python -X importtime *args`."""
-    start, cpu = time.perf_counter(), _children_cpu()
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", *args], cwd=ROOT, env=env(), capture_output=True, text=True
-    )
-    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
-    if proc.returncode:
-        raise SystemExit(f"benchmark step failed: python {' '.join(args)}\n{proc.stderr[-3000:]}")
+    proc, wall, cpu = timed_run([sys.executable, "-X", "importtime", *args], ROOT, env())
     imports = 0
     for line in proc.stderr.splitlines():
         m = re.match(r"import time:\s+\d+ \|\s+(\d+) \| (\S.*)$", line)  # no indent: a top-level import
