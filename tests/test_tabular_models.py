@@ -94,7 +94,7 @@ def test_lightning_fit_lowers_the_members_loss():
     assert trainer.callback_metrics["val_auroc"] > 0.95
 
 
-@pytest.mark.slow  # four real stages on the example table (about 20 s)
+@pytest.mark.slow  # four real stages on the example table (about 10 s)
 def test_tabm_with_piecewise_linear_embeddings_is_registered_and_served(make_cfg, mlflow_db):
     cfg = make_cfg(
         "experiment=byo_tabular",
