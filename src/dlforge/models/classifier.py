@@ -17,6 +17,10 @@ from dlforge.models.grouped_steps import GroupedSteps
 class Classifier(GroupedSteps, pl.LightningModule):
     """Wraps any network that maps inputs to one logit per class.
 
+    An ensemble network (one with `heads(x)` → (batch, k, classes) and `reduce(heads)` → logits, as
+    dlforge.models.nets.tabm) trains on the mean of its k members' cross-entropies; validation and
+    serving score `forward`, the reduced prediction, so the checkpoint is chosen on what is served.
+
     Metrics are torchmetrics objects, so under DDP they are reduced across ranks before logging.
     Each step only keeps its logits (dlforge.models.epoch_outputs); the metrics are updated and
     logged once per epoch, which is where the curves have their points anyway. A training step runs
@@ -58,8 +62,14 @@ class Classifier(GroupedSteps, pl.LightningModule):
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
-        logits = self(x)
-        loss = nn.functional.cross_entropy(logits, y)
+        heads = getattr(self.net, "heads", None)
+        if stage == "train" and heads is not None:  # an ensemble: each member's loss, averaged
+            members = heads(x)  # (batch, k, classes)
+            loss = nn.functional.cross_entropy(members.flatten(0, 1), y.repeat_interleave(members.shape[1]))
+            logits = self.net.reduce(members)
+        else:
+            logits = self(x)
+            loss = nn.functional.cross_entropy(logits, y)
         self.seen[stage].add(loss, logits, y)
         return loss
 

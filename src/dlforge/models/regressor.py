@@ -20,6 +20,8 @@ class Regressor(GroupedSteps, pl.LightningModule):
     and tabular regression. MAE is a torchmetrics object, so under DDP it is reduced across ranks.
     Each step only keeps its predictions (dlforge.models.epoch_outputs); loss and MAE are logged
     once per epoch. A training step runs several mini-batches (dlforge.models.grouped_steps).
+    An ensemble network (`heads(x)` → (batch, k, 1), `reduce(heads)`, as dlforge.models.nets.tabm) trains
+    on the mean of its k members' squared errors; validation and serving score the reduced prediction.
     """
 
     def __init__(self, net: nn.Module, optimizer: Callable[..., torch.optim.Optimizer]):
@@ -33,8 +35,14 @@ class Regressor(GroupedSteps, pl.LightningModule):
 
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], stage: str) -> torch.Tensor:
         x, y = batch
-        pred = self(x)
-        loss = nn.functional.mse_loss(pred, y.float())
+        heads = getattr(self.net, "heads", None)
+        if stage == "train" and heads is not None:  # an ensemble: each member's loss, averaged
+            members = heads(x).reshape(len(x), -1)  # (batch, k)
+            loss = nn.functional.mse_loss(members, y.float()[:, None].expand_as(members))
+            pred = self.net.reduce(members[..., None]).reshape(len(x))
+        else:
+            pred = self(x)
+            loss = nn.functional.mse_loss(pred, y.float())
         self.seen[stage].add(loss, pred, y)
         return loss
 
