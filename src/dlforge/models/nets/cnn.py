@@ -9,9 +9,24 @@ from torch import nn
 from torch.nn import functional as F
 
 
+class MemberMean(nn.Module):
+    """(N, members × classes) logits → their mean over the members: (N, classes)."""
+
+    def __init__(self, members: int):
+        super().__init__()
+        self.members = members
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.view(len(x), self.members, -1).mean(1)
+
+
 class CNN(nn.Sequential):
     """Conv → BatchNorm → ReLU blocks (each halving the image; `convs` convolutions per block), global
     average pool, linear head.
+
+    `members` > 1 makes it an ensemble in one network: that many independently initialised CNNs, run side
+    by side as grouped convolutions (one member per group), whose logits are averaged. It trains, exports
+    and serves as one model; in training each member sees its own random augmentation of the batch.
 
     Augmentation (training only; evaluation and serving see the images as they are): each image is
     shifted by up to `shift` of its size and rotated by up to `rotate` degrees, at random (torch's
@@ -27,21 +42,31 @@ class CNN(nn.Sequential):
         convs: int = 1,
         shift: float = 0.0,
         rotate: float = 0.0,
+        members: int = 1,
     ):
+        k = members
         layers: list[nn.Module] = []
         c_in = in_shape[0]
         for c in channels:
             for _ in range(convs):
-                layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.BatchNorm2d(c), nn.ReLU()]
+                layers += [nn.Conv2d(c_in * k, c * k, 3, padding=1, groups=k), nn.BatchNorm2d(c * k), nn.ReLU()]
                 c_in = c
             layers.append(nn.MaxPool2d(2, ceil_mode=True))
-        layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in, num_classes)]
+        if k == 1:
+            layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c_in, num_classes)]
+        else:  # one linear head per member: a grouped 1x1 convolution on the pooled features
+            head = nn.Conv2d(c_in * k, num_classes * k, 1, groups=k)
+            layers += [nn.AdaptiveAvgPool2d(1), nn.Dropout(dropout), head, nn.Flatten(), MemberMean(k)]
         super().__init__(*layers)
-        self.shift, self.rotate = shift, rotate  # plain floats, not modules: Sequential runs every module
+        # plain numbers, not modules: Sequential runs every module
+        self.shift, self.rotate, self.members = shift, rotate, members
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.members > 1:  # each member's copy of the input, member-major along the channels
+            x = x.repeat(1, self.members, 1, 1)
         if self.training and (self.shift or self.rotate):
-            x = self.augment(x)
+            n, c, h, w = x.shape  # one augmentation per image and member
+            x = self.augment(x.reshape(n * self.members, c // self.members, h, w)).reshape(n, c, h, w)
         return super().forward(x)
 
     def augment(self, x: torch.Tensor) -> torch.Tensor:
