@@ -57,7 +57,7 @@ def header(section: str, figures, repeats: int) -> list[str]:
             f"Command: `python -m benchmarks.sweeps --repeats {n} --epochs {epochs}` (PostgreSQL rows:",
             "`DLFORGE_BENCH_PG_URI`, which `make bench` sets from scripts/postgres-setup.sh). The same Optuna",
             f"study of credit_default ({trials} trials of {epochs} epochs, early stopping and pruning off, one torch",
-            "thread per trial) filled by one `pipelines.sweep_worker` and by two (`hydra.sweeper.workers=2`); each",
+            "thread per trial) filled by one `tools.sweep_worker` and by two (`hydra.sweeper.workers=2`); each",
             "run checks that exactly that many trials completed and that both sides trained the same",
             "hyperparameters trial by trial. Trials this long so that the ratio is about the sweep, not the",
             "~10 s each side spends starting up and summarising (benchmarks/sweeps.py).",

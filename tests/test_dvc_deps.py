@@ -1,6 +1,6 @@
 """Every stage's code `deps` in dvc.yaml are generated from the modules it imports, and DVC acts on them.
 
-dlforge.code_deps computes a stage's static import closure for one use case; pipelines/dvc_sync.py
+dlforge.code_deps computes a stage's static import closure for one use case; tools/dvc_sync.py
 writes the union over the use cases into dvc.yaml (`make dvc-sync`). These tests check that dvc.yaml
 is that output, and, independently of how it is written, what it must mean: every module a use case's
 stage imports is listed (else fail naming both), and every listed code path is imported by the stage
@@ -25,7 +25,7 @@ from omegaconf import OmegaConf
 from benchmarks.dvc_noop import up_to_date_copy
 from conftest import CONF, ROOT, sh, work_overrides
 from dlforge import code_deps
-from pipelines import dvc_sync
+from tools import dvc_sync
 
 DVC = yaml.safe_load((ROOT / "dvc.yaml").read_text())
 USE_CASES = dvc_sync.declared_use_cases(ROOT)

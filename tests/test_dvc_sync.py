@@ -12,7 +12,7 @@ import yaml
 
 from conftest import CONF, ROOT, copy_repo, git_commit, sh
 from dlforge.tasks import plot_data
-from pipelines import dvc_sync
+from tools import dvc_sync
 
 TRACKED_SECTIONS = {"data", "model", "train", "trainer", "callbacks", "task", "register"}
 
@@ -59,7 +59,7 @@ def test_a_new_use_case_is_two_config_files(tmp_path):
         "name: penguins\ndata: {}\nmodel: {}\ntrain: {}\ntrainer:\n  max_epochs: 2\ncallbacks: {}\ntask: {}\n"
         "register:\n  gate:\n    metric: accuracy\n"
     )
-    sh([sys.executable, "-m", "pipelines.dvc_sync", "--write"], repo)
+    sh([sys.executable, "-m", "tools.dvc_sync", "--write"], repo)
     assert dvc_sync.declared_use_cases(repo)["penguins"]["model"] == "mlp"
     sh(["dvc", "repro", "register@penguins"], repo)
     registry = json.loads((repo / "reports/penguins/registry.json").read_text())

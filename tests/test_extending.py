@@ -23,7 +23,7 @@ from conftest import CONF, ROOT
 from dlforge import names
 from dlforge.errors import UserError
 from dlforge.tasks import directions
-from pipelines import dvc_sync
+from tools import dvc_sync
 
 USE_CASES = dvc_sync.declared_use_cases(ROOT)
 FIRST = min(USE_CASES)

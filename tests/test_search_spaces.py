@@ -19,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 from conftest import CONF, ROOT, mlflow_runs, sh
-from pipelines.dvc_sync import declared_use_cases
+from tools.dvc_sync import declared_use_cases
 
 USE_CASES = sorted(declared_use_cases(ROOT))
 RUN = [u for u in USE_CASES if u != "credit_default"]  # credit_default: tests/test_sweeps.py

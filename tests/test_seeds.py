@@ -6,9 +6,9 @@ import json
 import shutil
 
 from conftest import ROOT
-from pipelines import results
-from pipelines.dvc_sync import declared_use_cases
-from pipelines.seeds import summarise
+from tools import results
+from tools.dvc_sync import declared_use_cases
+from tools.seeds import summarise
 
 
 def _seed(model: float, baseline: float, other: float, higher: bool = True) -> dict:

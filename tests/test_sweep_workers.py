@@ -1,4 +1,4 @@
-"""Sweep workers (pipelines.sweep_worker) as real processes on one study: two working copies on one
+"""Sweep workers (tools.sweep_worker) as real processes on one study: two working copies on one
 PostgreSQL study, a worker killed with SIGKILL mid-trial while a later one joins, N workers from one
 command on Optuna's journal file storage. Real Optuna, real MLflow, real Lightning; tiny trials."""
 
@@ -36,8 +36,8 @@ def _args(work: Path, name: str, storage: str | None, n_trials: int, *extra: str
 
 
 def _worker(cwd: Path, args: list[str], log: Path) -> subprocess.Popen:
-    """`python -m pipelines.sweep_worker args…` run in `cwd`."""
-    return _start([sys.executable, "-m", "pipelines.sweep_worker", *args], cwd, log)
+    """`python -m tools.sweep_worker args…` run in `cwd`."""
+    return _start([sys.executable, "-m", "tools.sweep_worker", *args], cwd, log)
 
 
 def _start(cmd: list[str], cwd: Path, log: Path, code: Path = ROOT, env: dict | None = None) -> subprocess.Popen:
@@ -110,8 +110,8 @@ def test_two_workers_in_two_working_copies_fill_one_postgresql_study(work: Path,
         study = optuna.load_study(study_name="pair", storage=uri)
         trials, best = study.trials, study.best_trial
 
-        # the winner adopted from the study both filled, as after any sweep (pipelines.adopt_sweep)
-        out = sh([sys.executable, "-m", "pipelines.adopt_sweep", *_args(work, "pair", uri, 4)], a, timeout=300).stdout
+        # the winner adopted from the study both filled, as after any sweep (tools.adopt_sweep)
+        out = sh([sys.executable, "-m", "tools.adopt_sweep", *_args(work, "pair", uri, 4)], a, timeout=300).stdout
     assert f"trial {best.number}" in out
     complete = [t for t in trials if t.state.name == "COMPLETE"]
     assert len(complete) == 4 and len({t.number for t in complete}) == 4  # every slot once
@@ -185,7 +185,7 @@ def test_one_command_starts_n_workers_on_a_journal_file(work: Path):
         [
             sys.executable,
             "-m",
-            "pipelines.sweep_worker",
+            "tools.sweep_worker",
             *_args(work, "journal", f"journal:{journal}", 4, "trainer.max_epochs=20", "hydra.sweeper.workers=2"),
         ],
         work,

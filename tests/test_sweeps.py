@@ -158,7 +158,7 @@ def test_parallel_trials_share_a_postgresql_study_without_its_password_in_mlflow
 def test_a_batch_sweep_refuses_a_study_that_workers_fill(work: Path):
     storage = f"sqlite:///{work}/optuna.db"
     study = optuna.create_study(study_name="shared", storage=storage)
-    study.set_user_attr(PARENT_ATTR, "a worker's parent run")  # what pipelines.sweep_worker records
+    study.set_user_attr(PARENT_ATTR, "a worker's parent run")  # what tools.sweep_worker records
     args = work_overrides(work, "shared", "hparams_search=credit_default", f"hydra.sweeper.storage={storage}")
     out = sh([sys.executable, "-m", "pipelines.train", "-m", *args], work, check=False)
     assert out.returncode == 2 and "filled by sweep workers" in out.stderr
@@ -195,7 +195,7 @@ def test_winner_written_back_then_trained_and_registered_by_dvc(tmp_path: Path):
         "up to date" in sh(["dvc", "status", "--with-deps", "register@credit_default"], repo).stdout
     )  # the sweep left the pipeline alone
 
-    out = sh([sys.executable, "-m", "pipelines.adopt_sweep", *sweep], repo).stdout
+    out = sh([sys.executable, "-m", "tools.adopt_sweep", *sweep], repo).stdout
     best = optuna.load_study(study_name="credit_default", storage=f"sqlite:///{repo}/optuna.db").best_trial
     assert f"trial {best.number}" in out
     experiment = yaml.safe_load((repo / "conf/experiment/credit_default.yaml").read_text())

@@ -1,9 +1,9 @@
 """The README's results table from reports/*/metrics.json and registry.json (after `dvc repro`).
 
-`python -m pipelines.results` prints it; `--write README.md` replaces the table between the
+`python -m tools.results` prints it; `--write README.md` replaces the table between the
 `<!-- results -->` and `<!-- /results -->` markers (what `make results` runs).
 
-With docs/seeds.json (`make seeds`, pipelines.seeds) each row also shows the deep model and the
+With docs/seeds.json (`make seeds`, tools.seeds) each row also shows the deep model and the
 strongest classical baseline (best by mean over the seeds) as mean ± sd, and ✓ marks a deep model
 only when it beat every baseline on every seed (✗ otherwise, with the count and, where it loses on
 the mean, by how much); without a seed run for a use case it shows `?`: one seed is not evidence.
@@ -20,7 +20,7 @@ from pathlib import Path
 from dlforge import keys as K
 from dlforge.tasks.directions import higher_is_better
 from dlforge.tasks.tuned import FIT_SECONDS
-from pipelines.dvc_sync import declared_use_cases
+from tools.dvc_sync import declared_use_cases
 
 
 def _spread(s: dict | None) -> tuple[str, str, str]:

@@ -1,7 +1,7 @@
 """A sweep worker: joins an Optuna study (creating it if absent) and trains its trials until it is done.
 
-    python -m pipelines.sweep_worker experiment=credit_default hparams_search=credit_default
-    python -m pipelines.sweep_worker experiment=credit_default hparams_search=credit_default hydra.sweeper.workers=2
+    python -m tools.sweep_worker experiment=credit_default hparams_search=credit_default
+    python -m tools.sweep_worker experiment=credit_default hparams_search=credit_default hydra.sweeper.workers=2
 
 Same arguments as the batch sweep (`pipelines.train -m`) without `-m`. The worker pays its imports
 once, then asks the study for a trial, composes that trial's config (Hydra's compose API, the
@@ -71,7 +71,7 @@ def run(cfg: DictConfig) -> dict[str, Any]:
 def start_workers(overrides: list[str], n: int) -> list[subprocess.Popen]:
     """`n` more workers on this machine: this command again as separate processes, one worker each."""
     own = [o for o in HydraConfig.get().overrides.hydra if not o.startswith("hydra.sweeper.workers=")]
-    cmd = [sys.executable, "-m", "pipelines.sweep_worker", *overrides, *own, "hydra.sweeper.workers=1"]
+    cmd = [sys.executable, "-m", "tools.sweep_worker", *overrides, *own, "hydra.sweeper.workers=1"]
     return [subprocess.Popen(cmd) for _ in range(n)]
 
 

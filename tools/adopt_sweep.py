@@ -1,6 +1,6 @@
 """Adopt a sweep's winner into the pipeline: best params → conf/experiment/<use case>.yaml.
 
-    python -m pipelines.adopt_sweep experiment=credit_default hparams_search=credit_default
+    python -m tools.adopt_sweep experiment=credit_default hparams_search=credit_default
     dvc repro        # trains, evaluates and registers the winner (version tagged dlforge.sweep_run_id)
 
 Same arguments as the sweep minus `-m`: the study and its storage come from hparams_search.

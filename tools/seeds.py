@@ -1,7 +1,7 @@
 """Seed spread: prepare → train → evaluate each use case under several seeds, outside the DVC outputs.
 
-    python -m pipelines.seeds                          # every use case, seeds 42 43 44 (make seeds)
-    python -m pipelines.seeds --use-cases digits credit_default --seeds 42 43 44
+    python -m tools.seeds                          # every use case, seeds 42 43 44 (make seeds)
+    python -m tools.seeds --use-cases digits credit_default --seeds 42 43 44
 
 The seed drives the split, the initial weights and the batch order, so the spread covers all three.
 Each run writes under seeds/<use case>/<seed>/ (gitignored) with logger=none: no MLflow run, no
@@ -9,7 +9,7 @@ registered model, the DVC outputs untouched. `--baselines-only` refits only the 
 on the same seeds' splits) and keeps each seed's model value from the summary, with the date it was
 measured (`model_generated`). The gate metric of the deep model and of every baseline
 is collected per seed into docs/seeds.json (with the date, the command and the machine), which
-`pipelines.results` reads: a deep model is marked as beating the classical methods only when it
+`tools.results` reads: a deep model is marked as beating the classical methods only when it
 beats every baseline on every seed (paired: the same split for all).
 """
 
@@ -30,7 +30,7 @@ from dlforge import keys as K
 from dlforge.tasks.directions import higher_is_better
 from pipelines import evaluate, prepare, train
 from pipelines._entry import CONF
-from pipelines.dvc_sync import declared_use_cases
+from tools.dvc_sync import declared_use_cases
 
 OUT = Path("docs/seeds.json")
 
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--use-cases", nargs="+", default=every, choices=every, metavar="USE_CASE")
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
     parser.add_argument("--root", type=Path, default=Path("seeds"), help="where the runs write (gitignored)")
-    parser.add_argument("--out", type=Path, default=OUT, help="the summary JSON that `pipelines.results` reads")
+    parser.add_argument("--out", type=Path, default=OUT, help="the summary JSON that `tools.results` reads")
     parser.add_argument("--jobs", type=int, default=1, help="seeds run at once, each in its own process")
     parser.add_argument(
         "--baselines-only",
@@ -168,9 +168,7 @@ def main(argv: list[str] | None = None) -> None:
             **summarise(per_seed),
             **kept,
             "generated": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "command": " ".join(
-                ["python -m pipelines.seeds", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]
-            ),
+            "command": " ".join(["python -m tools.seeds", *map(shlex.quote, sys.argv[1:] if argv is None else argv)]),
         }
         summary["machine"] = {k: v for k, v in machine.tags().items() if k != K.TORCH_THREADS}  # threads: per use case
         args.out.write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
