@@ -20,7 +20,7 @@ import yaml
 from hydra.utils import get_class
 
 from conftest import CONF, ROOT
-from dlforge import names
+from dlforge import class_names
 from dlforge.errors import UserError
 from dlforge.tasks import directions
 from tools import dvc_sync
@@ -95,16 +95,16 @@ def check_family_code(pattern: str, item: str, tmp_path: Path) -> None:
 
 def check_names(pattern: str, item: str, tmp_path: Path, monkeypatch) -> None:
     test = contract_test("test_names.py", item).test_every_saved_class_has_a_stable_name_that_imports
-    assert str(Path(names.__file__).relative_to(ROOT)) == pattern
+    assert str(Path(class_names.__file__).relative_to(ROOT)) == pattern
     test()
     saved = {}  # each use case's network and Serving class, once each
     for uc, model in _configs("model").items():
         task = get_class(_configs("task")[uc]["_target_"])
         for cls in (model["net"]["_target_"], f"{task.serving.__module__}.{task.serving.__qualname__}"):
-            saved.setdefault(names.stable(cls).removeprefix(names.PREFIX), uc)
+            saved.setdefault(class_names.stable(cls).removeprefix(class_names.PREFIX), uc)
     for stable, uc in saved.items():
         with monkeypatch.context() as m:
-            m.delitem(names.CLASSES, stable)
+            m.delitem(class_names.CLASSES, stable)
             assert fails(test), f"tests/test_names.py passes without {uc}'s stable name {stable}"
 
 
@@ -167,7 +167,7 @@ CHECKS: dict[str, Callable] = {
     "src/dlforge/data/<family>.py": check_family_code,
     "src/dlforge/tasks/<family>.py": check_family_code,
     "src/dlforge/models/nets/<net>.py": check_family_code,
-    "src/dlforge/names.py": check_names,
+    "src/dlforge/class_names.py": check_names,
     "src/dlforge/tasks/directions.py": check_directions,
     "conf/data/<name>.yaml": check_group_configs,
     "conf/model/<name>.yaml": check_group_configs,

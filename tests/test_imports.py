@@ -123,7 +123,7 @@ def test_register_runs_without_lightning_or_sklearn(make_cfg, tiny_csv, tmp_path
 
 
 def test_a_stage_process_tunes_its_garbage_collector_and_an_import_does_not(tmp_path):
-    """dlforge.collector: a `python -m pipelines.<stage>` process collects rarely and freezes its objects
+    """dlforge.gc_tuning: a `python -m pipelines.<stage>` process collects rarely and freezes its objects
     after its last atexit handler (seen by a probe whose handler runs after it); importing the stage
     modules elsewhere (tests, notebooks) leaves Python's collector as it was."""
     (tmp_path / "sitecustomize.py").write_text(

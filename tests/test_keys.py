@@ -9,7 +9,7 @@ from pathlib import Path
 from dlforge import keys as K
 
 ROOT = Path(__file__).resolve().parents[1]
-HOMES = {ROOT / "src/dlforge/keys.py", ROOT / "src/dlforge/names.py"}  # tags and aliases; stable class names
+HOMES = {ROOT / "src/dlforge/keys.py", ROOT / "src/dlforge/class_names.py"}  # tags and aliases; stable class names
 ALIASES = {K.CHAMPION, K.CHALLENGER}
 
 

@@ -2,7 +2,7 @@
 
 One copy of the repo runs the credit_default use case on the tests' tiny CSV (400 rows, 3-5 epochs,
 one thread), so each kill costs process start-ups, not training. Each test arms one fault point
-(dlforge.faults: the process writes its pid to a file and waits there), kills the process with
+(dlforge.kill_points: the process writes its pid to a file and waits there), kills the process with
 SIGKILL once it is there, and re-runs `dvc repro`. After each: the pipeline completes and is up to
 date, no `.tmp` leftovers or checkpoint folder remain, no MLflow run of the use case is RUNNING, every
 registered version has its gate decision recorded and applied, and the champion is such a version.

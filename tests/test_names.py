@@ -1,4 +1,4 @@
-"""Saved artifacts name classes by stable names (dlforge.names): moving a class does not break them."""
+"""Saved artifacts name classes by stable names (dlforge.class_names): moving a class does not break them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from hydra.utils import get_class
 import dlforge.data
 import dlforge.tasks
 from conftest import CONF
-from dlforge import names
+from dlforge import class_names
 from dlforge.data.preprocess import Preprocessor, TabularPreprocessor, from_state
 from dlforge.errors import UserError
 from dlforge.io import read_json, write_json
@@ -40,9 +40,11 @@ def test_every_saved_class_has_a_stable_name_that_imports():
     nets = {yaml.safe_load(p.read_text())["net"]["_target_"] for p in (CONF / "model").glob("*.yaml")}
     tasks = _subclasses(dlforge.tasks, Serving) - {"dlforge.tasks.base.Serving", "dlforge.tasks.base.PointServing"}
     preprocessors = _subclasses(dlforge.data, Preprocessor) - {"dlforge.data.preprocess.Preprocessor"}
-    missing = sorted(p for p in nets | tasks | preprocessors if not names.stable(p).startswith(names.PREFIX))
-    assert not missing, f"add these to dlforge.names.CLASSES: {missing}"
-    for name, path in names.CLASSES.items():
+    missing = sorted(
+        p for p in nets | tasks | preprocessors if not class_names.stable(p).startswith(class_names.PREFIX)
+    )
+    assert not missing, f"add these to dlforge.class_names.CLASSES: {missing}"
+    for name, path in class_names.CLASSES.items():
         assert get_class(path).__name__ == name.split(".")[-1]
 
 
@@ -52,11 +54,11 @@ def moved(monkeypatch):
     module = types.ModuleType("relocated_classes")
     monkeypatch.setitem(sys.modules, "relocated_classes", module)
     for name in ("MLP", "TabularPreprocessor", "ClassificationServing"):
-        old = names.CLASSES[name]
+        old = class_names.CLASSES[name]
         home, _, attr = old.rpartition(".")
         setattr(module, name, get_class(old))
         monkeypatch.delattr(importlib.import_module(home), attr)
-        monkeypatch.setitem(names.CLASSES, name, f"relocated_classes.{name}")
+        monkeypatch.setitem(class_names.CLASSES, name, f"relocated_classes.{name}")
     return module
 
 
@@ -70,7 +72,9 @@ def _artifacts(tmp_path):
     raw = pd.DataFrame({"a": [0.0, 1.0, 2.0], "b": [1.0, 0.0, 1.0], "c": ["x", "y", "x"]})
     pre = TabularPreprocessor.fit(raw, ["a", "b"], ["c"], ["neg", "pos"])
     write_json(tmp_path / "preprocess.json", pre.to_state())
-    write_json(tmp_path / "task.json", {"_target_": names.stable("dlforge.tasks.classification.ClassificationServing")})
+    write_json(
+        tmp_path / "task.json", {"_target_": class_names.stable("dlforge.tasks.classification.ClassificationServing")}
+    )
     return net, raw
 
 
@@ -103,7 +107,7 @@ def test_an_old_import_path_loads_through_moved(tmp_path, moved, monkeypatch):
     }
     with pytest.raises(AttributeError):  # an import path written before stable names, class since moved
         from_state(old)
-    monkeypatch.setitem(names.MOVED, old["class"], "dlforge:TabularPreprocessor")
+    monkeypatch.setitem(class_names.MOVED, old["class"], "dlforge:TabularPreprocessor")
     assert type(from_state(old)) is moved.TabularPreprocessor
 
 
@@ -112,9 +116,9 @@ def test_a_task_json_from_before_the_serving_split_loads_its_serving_class(store
     """Champions logged when one task class both served and evaluated name it; they load its Serving class."""
     from dlforge.tasks.classification import ClassificationServing
 
-    assert get_class(names.resolve(stored)) is ClassificationServing
+    assert get_class(class_names.resolve(stored)) is ClassificationServing
 
 
 def test_an_unknown_stable_name_is_one_line():
     with pytest.raises(UserError, match="no such stable name"):
-        names.resolve("dlforge:Nope")
+        class_names.resolve("dlforge:Nope")

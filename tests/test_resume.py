@@ -1,7 +1,7 @@
 """Train resumes after SIGKILL: same weights and metrics as an uninterrupted run, same MLflow run.
 
 The real entry point runs in a subprocess; DLFORGE_FAULT_AT stops it at a named point in the second
-epoch (dlforge.faults) and the test SIGKILLs it there, then runs it again without the fault.
+epoch (dlforge.kill_points) and the test SIGKILLs it there, then runs it again without the fault.
 """
 
 from __future__ import annotations

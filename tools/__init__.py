@@ -6,6 +6,6 @@ Each is `python -m tools.<name>`. Tools may import pipelines/ and dlforge; neith
 import sys
 
 if sys.argv[:1] == ["-m"]:  # this package is being imported to run one of its modules: a tool process
-    from dlforge import collector
+    from dlforge import gc_tuning
 
-    collector.tune()  # before the tool's imports, as for a stage (dlforge.collector says why)
+    gc_tuning.tune()  # before the tool's imports, as for a stage (dlforge.gc_tuning says why)

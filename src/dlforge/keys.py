@@ -2,7 +2,7 @@
 
 One place each; code reads them from here rather than retyping the string, and
 tests/test_keys.py fails on a `"dlforge.…"` tag or an alias literal anywhere else in src/ or pipelines/.
-(Classes that saved artifacts name are in dlforge.names; metric directions in dlforge.tasks.directions.)
+(Classes that saved artifacts name are in dlforge.class_names; metric directions in dlforge.tasks.directions.)
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dlforge import names
+from dlforge import class_names
 from dlforge.data import columns as cols
 from dlforge.data import validate
 from dlforge.errors import UserError
@@ -58,7 +58,7 @@ class Preprocessor:
         return y
 
     def to_state(self) -> dict[str, Any]:
-        return {"class": names.stable(f"{type(self).__module__}.{type(self).__qualname__}"), **self.state()}
+        return {"class": class_names.stable(f"{type(self).__module__}.{type(self).__qualname__}"), **self.state()}
 
 
 class _Classes:
@@ -303,5 +303,5 @@ class ImagePreprocessor(_Classes, Preprocessor):
 def from_state(state: dict[str, Any]) -> Preprocessor:
     """Rebuild a fitted preprocessor from its JSON state (`class` names it, the rest are its arguments)."""
     state = dict(state)
-    module, _, name = names.resolve(state.pop("class")).rpartition(".")
+    module, _, name = class_names.resolve(state.pop("class")).rpartition(".")
     return getattr(importlib.import_module(module), name)(**state)

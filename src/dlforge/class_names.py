@@ -76,5 +76,5 @@ def resolve(name: str) -> str:
         return CLASSES[name.removeprefix(PREFIX)]
     except KeyError:
         raise UserError(
-            f"class '{name}': no such stable name in dlforge.names (known: {', '.join(sorted(CLASSES))})"
+            f"class '{name}': no such stable name in dlforge.class_names (known: {', '.join(sorted(CLASSES))})"
         ) from None
