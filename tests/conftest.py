@@ -146,7 +146,7 @@ def tiny_overrides(csv: Path) -> list[str]:
         "experiment=credit_default",
         "name=tiny",
         f"+data.source.path={csv}",
-        "data.source._target_=dlforge.data.sources.table",
+        "data.source._target_=dlforge.data.sources.table.table",
         "~data.source.package",
         "~data.source.item",
         "data.target=y",

@@ -350,7 +350,7 @@ def ratings(edit: Callable[[pd.DataFrame], pd.DataFrame]) -> Callable[[Path], Pa
 
 RATINGS = [
     "experiment=movielens",
-    "data.source._target_=dlforge.data.sources.table",
+    "data.source._target_=dlforge.data.sources.table.table",
     "~data.source.package",
     "~data.source.item",
 ]

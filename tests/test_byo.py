@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, run_entry
-from dlforge.data.image_folder import image_folder
+from dlforge.data.sources.image_folder import image_folder
 from dlforge.errors import UserError
 from pipelines import evaluate, prepare, register, train
 

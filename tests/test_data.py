@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlforge.data.preprocess import ImagePreprocessor, TabularPreprocessor, from_state
-from dlforge.data.specs import ImageClassification, TabularClassification
+from dlforge.data.families.image_classification import ImageClassification, ImagePreprocessor
+from dlforge.data.families.tabular_classification import TabularClassification, TabularPreprocessor
+from dlforge.data.preprocess import from_state
 from dlforge.data.split import random_split
 from dlforge.errors import UserError
 

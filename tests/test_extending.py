@@ -164,7 +164,7 @@ def check_use_cases_doc(pattern: str, item: str, tmp_path: Path) -> None:
 
 
 CHECKS: dict[str, Callable] = {
-    "src/dlforge/data/<family>.py": check_family_code,
+    "src/dlforge/data/families/<family>.py": check_family_code,
     "src/dlforge/tasks/<family>.py": check_family_code,
     "src/dlforge/models/nets/<net>.py": check_family_code,
     "src/dlforge/class_names.py": check_names,

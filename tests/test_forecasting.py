@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from conftest import ROOT
-from dlforge.data.timeseries import TimeSeries, TimeSeriesPreprocessor, lag_columns
+from dlforge.data.families.timeseries import TimeSeries, TimeSeriesPreprocessor, lag_columns
 from dlforge.errors import UserError
 from pipelines import evaluate, prepare, register, train
 

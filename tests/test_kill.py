@@ -47,8 +47,8 @@ def repo(tmp_path_factory) -> Path:
     repo = copy_repo(tmp_path_factory.mktemp("kill") / "repo")
     write_tiny_csv(repo / "tiny.csv")
     (repo / f"conf/data/{UC}.yaml").write_text(
-        "_target_: dlforge.data.specs.TabularClassification\n"
-        "source: {_target_: dlforge.data.sources.table, _partial_: true, path: tiny.csv}\n"
+        "_target_: dlforge.data.families.tabular_classification.TabularClassification\n"
+        "source: {_target_: dlforge.data.sources.table.table, _partial_: true, path: tiny.csv}\n"
         "target: y\nclasses: [neg, pos]\nnumeric: [x1, x2]\ncategorical: [kind]\n"
     )
     experiment = repo / f"conf/experiment/{UC}.yaml"

@@ -18,7 +18,8 @@ import dlforge.data
 import dlforge.tasks
 from conftest import CONF
 from dlforge import class_names
-from dlforge.data.preprocess import Preprocessor, TabularPreprocessor, from_state
+from dlforge.data.families.tabular_classification import TabularPreprocessor
+from dlforge.data.preprocess import Preprocessor, from_state
 from dlforge.errors import UserError
 from dlforge.io import read_json, write_json
 from dlforge.models.export import load_net, save_net
@@ -100,7 +101,7 @@ def test_artifacts_saved_before_a_move_load_after_it(tmp_path, request):
 
 def test_an_old_import_path_loads_through_moved(tmp_path, moved, monkeypatch):
     old = {
-        "class": "dlforge.data.preprocess.TabularPreprocessor",
+        "class": "dlforge.data.families.tabular_classification.TabularPreprocessor",
         "numeric": {},
         "categorical": {},
         "classes": ["a", "b"],

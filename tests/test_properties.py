@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dlforge.data import validate
-from dlforge.data.ngrams import NgramTextPreprocessor
-from dlforge.data.preprocess import TabularPreprocessor, from_state
-from dlforge.data.text import TextPreprocessor
-from dlforge.data.timeseries import TimeSeriesPreprocessor
+from dlforge.data.families.ngram_text import NgramTextPreprocessor
+from dlforge.data.families.tabular_classification import TabularPreprocessor
+from dlforge.data.families.text_classification import TextPreprocessor
+from dlforge.data.families.timeseries import TimeSeriesPreprocessor
+from dlforge.data.preprocess import from_state
 from dlforge.errors import UserError
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -9,8 +9,9 @@ import torch
 
 from conftest import tiny_overrides
 from dlforge.data import prepared as prepared_data
-from dlforge.data import specs
+from dlforge.data import spec
 from dlforge.data.batches import MappedRows, TensorBatches
+from dlforge.data.families import image_classification
 from dlforge.errors import UserError
 from pipelines import prepare, train
 
@@ -23,7 +24,7 @@ def tiny(make_cfg, tiny_csv):
 def test_chunked_prepare_writes_the_same_files(tiny, tmp_path, monkeypatch):
     prepare.run(tiny())
     whole = prepared_data.load(tmp_path / "data" / "tiny")
-    monkeypatch.setattr(specs, "CHUNK_ROWS", 7)  # 280 train rows in 40 chunks
+    monkeypatch.setattr(spec, "CHUNK_ROWS", 7)  # 280 train rows in 40 chunks
     monkeypatch.setattr(prepared_data, "CHUNK_ROWS", 16)  # read back in chunks of 16 rows...
     monkeypatch.setattr(prepared_data, "TAKE_ROWS", 2)  # ...each through maps of 2 rows
     prepare.run(tiny("name=chunked"))
@@ -44,7 +45,7 @@ def test_chunked_prepare_writes_the_same_files(tiny, tmp_path, monkeypatch):
 def test_images_prepared_in_chunks_match_the_whole(make_cfg, tmp_path, monkeypatch):
     """Digits (1,797 8x8 images): pixel statistics combined over chunks of 100 images equal the one-pass ones."""
     prepare.run(make_cfg("experiment=digits", "name=whole"))
-    monkeypatch.setattr(specs, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(image_classification, "CHUNK_ROWS", 100)
     prepare.run(make_cfg("experiment=digits", "name=chunked"))
     whole, chunked = (prepared_data.load(tmp_path / "data" / n) for n in ("whole", "chunked"))
     for key in ("mean", "std"):

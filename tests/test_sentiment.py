@@ -11,9 +11,9 @@ import pytest
 import torch
 
 from conftest import ROOT
-from dlforge.data.ngrams import NgramTextPreprocessor, word_ngrams
+from dlforge.data.families.ngram_text import NgramTextPreprocessor, word_ngrams
+from dlforge.data.families.text_classification import UNK, tokenize
 from dlforge.data.preprocess import from_state
-from dlforge.data.text import UNK, tokenize
 from dlforge.errors import UserError
 from dlforge.models.nets.text_rnn import TextRNN
 from pipelines import evaluate, prepare, register, train

@@ -20,9 +20,9 @@ from scipy.io import wavfile
 
 from conftest import CONF, ROOT, run_stage
 from dlforge.cli import main as dlforge
-from dlforge.data.audio import AudioPreprocessor, fit_length
+from dlforge.data.families.audio_classification import AudioPreprocessor, fit_length
 from dlforge.data.mel import log_mel
-from dlforge.data.spoken_digits import spoken_digits
+from dlforge.data.sources.spoken_digits import spoken_digits
 from dlforge.errors import UserError
 from dlforge.models.nets.speech_cnn import SpeechCNN
 from pipelines import evaluate, prepare, register, train

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import torch
 
-from dlforge.data.ngrams import NgramTextPreprocessor, word_ngrams
-from dlforge.data.text import PAD, UNK
+from dlforge.data.families.ngram_text import NgramTextPreprocessor, word_ngrams
+from dlforge.data.families.text_classification import PAD, UNK
 from dlforge.errors import UserError
 from dlforge.models.classifier import Classifier
 from dlforge.models.nets.ngram_bag import NgramBag

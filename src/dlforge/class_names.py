@@ -22,15 +22,15 @@ CLASSES = {
     "GenerationServing": "dlforge.tasks.generation.GenerationServing",
     "SpeechClassificationServing": "dlforge.tasks.speech_classification.SpeechClassificationServing",
     # preprocessors (preprocess.json)
-    "TabularPreprocessor": "dlforge.data.preprocess.TabularPreprocessor",
-    "ImagePreprocessor": "dlforge.data.preprocess.ImagePreprocessor",
-    "GenerationPreprocessor": "dlforge.data.generation.GenerationPreprocessor",
-    "RatingsPreprocessor": "dlforge.data.ratings.RatingsPreprocessor",
-    "TabularRegressionPreprocessor": "dlforge.data.tabular_regression.TabularRegressionPreprocessor",
-    "TextPreprocessor": "dlforge.data.text.TextPreprocessor",
-    "NgramTextPreprocessor": "dlforge.data.ngrams.NgramTextPreprocessor",
-    "TimeSeriesPreprocessor": "dlforge.data.timeseries.TimeSeriesPreprocessor",
-    "AudioPreprocessor": "dlforge.data.audio.AudioPreprocessor",
+    "TabularPreprocessor": "dlforge.data.families.tabular_classification.TabularPreprocessor",
+    "ImagePreprocessor": "dlforge.data.families.image_classification.ImagePreprocessor",
+    "GenerationPreprocessor": "dlforge.data.families.image_generation.GenerationPreprocessor",
+    "RatingsPreprocessor": "dlforge.data.families.ratings.RatingsPreprocessor",
+    "TabularRegressionPreprocessor": "dlforge.data.families.tabular_regression.TabularRegressionPreprocessor",
+    "TextPreprocessor": "dlforge.data.families.text_classification.TextPreprocessor",
+    "NgramTextPreprocessor": "dlforge.data.families.ngram_text.NgramTextPreprocessor",
+    "TimeSeriesPreprocessor": "dlforge.data.families.timeseries.TimeSeriesPreprocessor",
+    "AudioPreprocessor": "dlforge.data.families.audio_classification.AudioPreprocessor",
     # networks (model.pt)
     "CNN": "dlforge.models.nets.cnn.CNN",
     "MLP": "dlforge.models.nets.mlp.MLP",
@@ -56,6 +56,15 @@ MOVED: dict[str, str] = {  # an old stored name → its stable name today (artif
     "dlforge.tasks.forecasting.Forecasting": "dlforge:ForecastingServing",  # an import path stored before stable names
     "dlforge.tasks.recommendation.Recommendation": "dlforge:RecommendationServing",  # an import path stored before stable names
     "dlforge.tasks.generation.Generation": "dlforge:GenerationServing",  # an import path stored before stable names
+    "dlforge.data.preprocess.TabularPreprocessor": "dlforge:TabularPreprocessor",  # an import path stored before stable names, before data/families/
+    "dlforge.data.preprocess.ImagePreprocessor": "dlforge:ImagePreprocessor",  # an import path stored before stable names, before data/families/
+    "dlforge.data.generation.GenerationPreprocessor": "dlforge:GenerationPreprocessor",  # an import path stored before stable names, before data/families/
+    "dlforge.data.ratings.RatingsPreprocessor": "dlforge:RatingsPreprocessor",  # an import path stored before stable names, before data/families/
+    "dlforge.data.tabular_regression.TabularRegressionPreprocessor": "dlforge:TabularRegressionPreprocessor",  # an import path stored before stable names, before data/families/
+    "dlforge.data.text.TextPreprocessor": "dlforge:TextPreprocessor",  # an import path stored before stable names, before data/families/
+    "dlforge.data.ngrams.NgramTextPreprocessor": "dlforge:NgramTextPreprocessor",  # an import path stored before stable names, before data/families/
+    "dlforge.data.timeseries.TimeSeriesPreprocessor": "dlforge:TimeSeriesPreprocessor",  # an import path stored before stable names, before data/families/
+    "dlforge.data.audio.AudioPreprocessor": "dlforge:AudioPreprocessor",  # an import path stored before stable names, before data/families/
 }
 
 

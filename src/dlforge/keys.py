@@ -61,7 +61,7 @@ BEST = "best_"
 FLOOR = "floor_"
 
 # extras.npz keys (dlforge.data.prepared): written by a data spec at prepare time, read by its task or net
-SERIES, TIME = "series", "time"  # forecasting: the whole series and its times (dlforge.data.timeseries)
+SERIES, TIME = "series", "time"  # forecasting: the whole series and its times (dlforge.data.families.timeseries)
 
 
 def positions(split: str) -> str:

@@ -21,7 +21,7 @@ import pandas as pd
 
 from dlforge.data import validate
 from dlforge.data.preprocess import Preprocessor
-from dlforge.data.specs import Spec
+from dlforge.data.spec import Spec
 from dlforge.data.split import check_fractions
 from dlforge.errors import UserError
 from dlforge.keys import RANK_ITEM, RANK_USER

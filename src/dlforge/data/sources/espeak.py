@@ -8,9 +8,9 @@ the life of the process: eSpeak calls it from C, and a collected callback would 
 eSpeak NG carries state from one utterance to the next (the same call twice gives samples a few
 milliseconds apart), and neither re-initialising nor a priming utterance resets it; a fresh process
 replays the same calls bit for bit. So `synthesize_all` runs a whole list of utterances in a child
-process (`python -m dlforge.data.espeak`) started for that list: the samples depend only on the list.
+process (`python -m dlforge.data.sources.espeak`) started for that list: the samples depend only on the list.
 Four voice variants are not reproducible even so (their breath noise changes from run to run):
-UNSTABLE_VARIANTS, refused by dlforge.data.spoken_digits.
+UNSTABLE_VARIANTS, refused by dlforge.data.sources.spoken_digits.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def synthesize_all(requests: list[tuple[str, str, int, int]]) -> tuple[list[np.n
     with tempfile.TemporaryDirectory(prefix="dlforge-espeak-") as tmp:
         out = Path(tmp) / "samples.npz"
         done = subprocess.run(
-            [sys.executable, "-m", "dlforge.data.espeak", str(out)],
+            [sys.executable, "-m", "dlforge.data.sources.espeak", str(out)],
             input=json.dumps(requests),
             capture_output=True,
             text=True,

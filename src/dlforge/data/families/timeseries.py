@@ -19,7 +19,7 @@ import pandas as pd
 
 from dlforge.data import validate
 from dlforge.data.preprocess import Preprocessor
-from dlforge.data.specs import Spec
+from dlforge.data.spec import Spec
 from dlforge.data.split import chronological_split
 from dlforge.errors import UserError
 from dlforge.keys import SERIES, TIME, positions

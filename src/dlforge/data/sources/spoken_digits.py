@@ -1,4 +1,4 @@
-"""A spoken-digit corpus synthesised offline with eSpeak NG (dlforge.data.espeak), noisy enough to be a task.
+"""A spoken-digit corpus synthesised offline with eSpeak NG (dlforge.data.sources.espeak), noisy enough to be a task.
 
 Every voice (an English accent + a voice variant, e.g. `en-us+f3`) says every word `takes` times, each
 time at a random speaking rate and pitch; a few other words ("yes", "stop", ...) are the class
@@ -6,7 +6,7 @@ time at a random speaking rate and pitch; a few other words ("yes", "stop", ...)
 trimmed of silence, resampled to `sample_rate` (scipy.signal.resample_poly), placed at a random
 offset in a `clip_seconds` clip (time shift), scaled by a random gain and mixed with white, pink or
 brown noise at a random SNR. One seeded generator drives every draw, in a fixed order, and eSpeak NG
-runs in a fresh process per corpus (dlforge.data.espeak.synthesize_all): the same config and seed
+runs in a fresh process per corpus (dlforge.data.sources.espeak.synthesize_all): the same config and seed
 give the same samples, bit for bit, in any process.
 
 Columns: `audio` (float32 waveform), `label`, `word`, `voice`, `variant` (the speaker-like group the
@@ -73,8 +73,8 @@ def spoken_digits(
 ) -> pd.DataFrame:
     """The corpus as one row per clip (see the module docstring); `rate`, `pitch`, `snr_db` and
     `gain_db` are [low, high] ranges drawn uniformly per clip."""
-    from dlforge.data.espeak import UNSTABLE_VARIANTS, synthesize_all
-    from dlforge.data.espeak import variants as known
+    from dlforge.data.sources.espeak import UNSTABLE_VARIANTS, synthesize_all
+    from dlforge.data.sources.espeak import variants as known
 
     if takes < 1:
         raise UserError(f"config key 'data.source.takes': expected at least 1, got {takes}")

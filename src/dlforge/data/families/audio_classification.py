@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from dlforge.data.preprocess import Preprocessor, _Classes
-from dlforge.data.specs import _Classification
+from dlforge.data.spec import _Classification
 from dlforge.data.split import group_split
 from dlforge.errors import UserError
 

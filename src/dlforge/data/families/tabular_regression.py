@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from dlforge.data import validate
-from dlforge.data.preprocess import TabularPreprocessor
-from dlforge.data.specs import Spec, TabularFeatures
+from dlforge.data.families.tabular_classification import TabularFeatures, TabularPreprocessor
+from dlforge.data.spec import Spec
 
 
 class TabularRegressionPreprocessor(TabularPreprocessor):

@@ -1,7 +1,7 @@
 """A user's folder of images, one subfolder per class: <path>/<class>/*.png|jpg|jpeg.
 
 Returns the same one-row-per-image table as the built-in image sources (pixel columns p0.. in
-[0, 255] and a `label` column holding the subfolder name), so `dlforge.data.specs.ImageClassification`
+[0, 255] and a `label` column holding the subfolder name), so `dlforge.data.families.image_classification.ImageClassification`
 reads it unchanged. Images are converted to 8-bit grayscale (the CNN takes one channel) and resized.
 """
 

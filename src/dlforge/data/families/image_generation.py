@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dlforge.data.preprocess import ImagePreprocessor, Preprocessor
-from dlforge.data.specs import ImageClassification
+from dlforge.data.families.image_classification import ImageClassification, ImagePreprocessor
+from dlforge.data.preprocess import Preprocessor
 from dlforge.errors import UserError
 from dlforge.keys import JUDGE_B, JUDGE_SCALE, JUDGE_W
 

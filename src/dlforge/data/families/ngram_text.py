@@ -2,7 +2,7 @@
 
 Each text becomes the ids of the distinct n-grams it contains (words, then pairs "not good", ...), in
 order of first appearance, padded with 0: a set, not a sequence, for bag-of-n-gram networks
-(dlforge.models.nets.ngram_bag). The tokeniser is dlforge.data.text's; ids 0 and 1 are padding and
+(dlforge.models.nets.ngram_bag). The tokeniser is dlforge.data.families.text_classification's; ids 0 and 1 are padding and
 unknown as there, and unknown n-grams are one unknown id per text.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dlforge.data.text import PAD, UNK, TextClassification, TextPreprocessor, tokenize
+from dlforge.data.families.text_classification import PAD, UNK, TextClassification, TextPreprocessor, tokenize
 from dlforge.errors import UserError
 
 
