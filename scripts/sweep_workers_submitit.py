@@ -7,7 +7,7 @@
 The arguments after `--` are those of `python -m tools.sweep_worker`. Each job runs one worker in
 this working copy; the study's URL reaches Hydra as ${oc.env:DLFORGE_STUDY_STORAGE}, so no job's
 command, submission script or log holds it (submitit hands the job this environment). `--cluster
-local` runs the same jobs as local processes (how tests/test_sweep_workers.py checks this recipe).
+local` runs the same jobs as local processes (how tests/e2e/test_sweep_workers.py checks this recipe).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ directory is neither in the workspace nor in the cache (a clone that reproduced 
 DataIndexDirError, DVC 3.67); named plots fail one by one. For the same reason the explanation images
 (EXPLAIN_PLOTS entries with no properties) are not declared: they stay in reports/<use case>/explain/
 and in the MLflow run. `python -m tools.dvc_sync` prints dvc.yaml so regenerated; `--write` rewrites dvc.yaml
-(`make dvc-sync`); tests/test_dvc_sync.py and tests/test_dvc_deps.py fail when one is stale.
+(`make dvc-sync`); tests/unit/tools/test_dvc_sync.py and tests/e2e/test_dvc_deps.py fail when one is stale.
 """
 
 from __future__ import annotations

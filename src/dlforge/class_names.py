@@ -4,7 +4,7 @@ An artifact stores `dlforge:<Name>` instead of an import path, and loading resol
 the class lives today. Moving or renaming a class means editing its line in CLASSES, and champions
 saved before the move still load. Dotted import paths pass through (artifacts saved before stable
 names, a user's own classes), except the ones listed in MOVED (old path → stable name).
-tests/test_names.py checks that every task, preprocessor and network class has a name here.
+tests/unit/core/test_names.py checks that every task, preprocessor and network class has a name here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Names that several modules must agree on: MLflow tag keys, registry aliases, extras.npz keys, prefixes.
 
 One place each; code reads them from here rather than retyping the string, and
-tests/test_keys.py fails on a `"dlforge.…"` tag or an alias literal anywhere else in src/ or pipelines/.
+tests/unit/core/test_keys.py fails on a `"dlforge.…"` tag or an alias literal anywhere else in src/ or pipelines/.
 (Classes that saved artifacts name are in dlforge.class_names; metric directions in dlforge.tasks.directions.)
 """
 

@@ -1,4 +1,4 @@
-"""Named points where the kill tests stop a stage (tests/test_kill.py); inert unless armed.
+"""Named points where the kill tests stop a stage (tests/e2e/test_kill.py); inert unless armed.
 
 With DLFORGE_FAULT_AT=<point> (and DLFORGE_FAULT_FILE=<path>) in the environment, the process
 that reaches that point writes its pid to the file and waits there, so the test can SIGKILL it at a

@@ -1,6 +1,6 @@
 """Start-up: the stages that do not train never import Lightning (it alone costs seconds per process),
 and register, which fits no baseline, never imports scikit-learn (the probes' companions show they can fail).
-Prepare importing no torch: tests/test_stages.py."""
+Prepare importing no torch: tests/stages/test_stages.py."""
 
 from __future__ import annotations
 

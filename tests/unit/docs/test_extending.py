@@ -105,7 +105,7 @@ def check_names(pattern: str, item: str, tmp_path: Path, monkeypatch) -> None:
     for stable, uc in saved.items():
         with monkeypatch.context() as m:
             m.delitem(class_names.CLASSES, stable)
-            assert fails(test), f"tests/test_names.py passes without {uc}'s stable name {stable}"
+            assert fails(test), f"tests/unit/core/test_names.py passes without {uc}'s stable name {stable}"
 
 
 def check_directions(pattern: str, item: str, tmp_path: Path, monkeypatch) -> None:
@@ -117,7 +117,9 @@ def check_directions(pattern: str, item: str, tmp_path: Path, monkeypatch) -> No
         stem = re.sub(r"_at_\d+$", "_at", metric)
         with monkeypatch.context() as m:
             m.delitem(directions.HIGHER_IS_BETTER, stem)
-            assert fails(test), f"tests/test_directions.py does not check {uc}'s gate metric {metric}: add its task"
+            assert fails(test), (
+                f"tests/unit/tasks/test_directions.py does not check {uc}'s gate metric {metric}: add its task"
+            )
 
 
 def check_group_configs(pattern: str, item: str, tmp_path: Path) -> None:
@@ -155,7 +157,7 @@ def check_dvc_yaml(pattern: str, item: str, tmp_path: Path, monkeypatch) -> None
     conf = conf_copy(tmp_path)
     shutil.copy(conf / "experiment" / f"{FIRST}.yaml", conf / "experiment" / "a_new_family.yaml")
     monkeypatch.setattr(module, "CONF", conf)
-    assert fails(test), "tests/test_dvc_sync.py passes with an experiment dvc.yaml does not run"
+    assert fails(test), "tests/unit/tools/test_dvc_sync.py passes with an experiment dvc.yaml does not run"
 
 
 def check_use_cases_doc(pattern: str, item: str, tmp_path: Path) -> None:

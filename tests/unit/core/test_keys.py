@@ -6,9 +6,9 @@ import ast
 import importlib.util
 from pathlib import Path
 
+from conftest import ROOT
 from dlforge import keys as K
 
-ROOT = Path(__file__).resolve().parents[1]
 HOMES = {ROOT / "src/dlforge/keys.py", ROOT / "src/dlforge/class_names.py"}  # tags and aliases; stable class names
 ALIASES = {K.CHAMPION, K.CHALLENGER}
 

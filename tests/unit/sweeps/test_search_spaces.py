@@ -3,7 +3,7 @@
 Every space composes with its experiment, builds its sweeper, names only keys the config has, optimises a
 value the train stage returns and accepts every choice and bound as an override. Two tiny trials (one
 epoch, two train batches) then run through the real `pipelines.train -m` on the real prepared data for
-every use case but credit_default, whose space tests/test_sweeps.py runs (pruning, resume, parallel
+every use case but credit_default, whose space tests/e2e/test_sweeps.py runs (pruning, resume, parallel
 trials, the winner adopted and registered by DVC).
 """
 
@@ -22,7 +22,7 @@ from conftest import CONF, ROOT, mlflow_runs, sh
 from tools.dvc_sync import declared_use_cases
 
 USE_CASES = sorted(declared_use_cases(ROOT))
-RUN = [u for u in USE_CASES if u != "credit_default"]  # credit_default: tests/test_sweeps.py
+RUN = [u for u in USE_CASES if u != "credit_default"]  # credit_default: tests/e2e/test_sweeps.py
 
 
 def _compose(use_case: str, *overrides: str):
