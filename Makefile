@@ -20,10 +20,10 @@ pipeline: $(BIN)/.installed ## prepare → train → evaluate → register every
 	dvc repro
 
 results: pipeline ## rewrite the README's results table (model vs baselines on each gate metric)
-	python -m pipelines.results --write README.md
+	python -m tools.results --write README.md
 
 seeds: $(BIN)/.installed ## train every use case under seeds 42 43 44 outside DVC (seeds/, no MLflow) → docs/seeds.json; then make results
-	python -m pipelines.seeds
+	python -m tools.seeds
 
 # Both cores: pytest-xdist runs test files in two workers (--dist loadfile: a file's tests stay together,
 # so module fixtures are built once); every test writes only under its own tmp_path.
@@ -46,7 +46,7 @@ server: $(BIN)/.installed ## shared MLflow server with basic auth on PostgreSQL 
 	scripts/mlflow-server.sh
 
 dvc-sync: $(BIN)/.installed ## rewrite dvc.yaml's generated blocks: the use cases (conf/experiment/), each stage's code deps (dlforge.code_deps) and the data plots
-	python -m pipelines.dvc_sync --write
+	python -m tools.dvc_sync --write
 
 dockerfile: $(BIN)/.installed ## Docker build context serving a registered model: make dockerfile MODEL=digits [DIR=build/digits]
 	dlforge dockerfile $(MODEL) $(or $(DIR),build/$(MODEL))

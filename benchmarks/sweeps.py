@@ -2,7 +2,7 @@
 
     python -m benchmarks.sweeps [--repeats 3] [--trials 8] [--epochs 100] [--pg-uri URI] [--json out.json]
 
-Both sides run `python -m pipelines.sweep_worker experiment=credit_default hparams_search=credit_default`
+Both sides run `python -m tools.sweep_worker experiment=credit_default hparams_search=credit_default`
 with `train.threads=1` (one torch thread per trial, so two workers fit two cores) and a fixed number of
 epochs (early stopping and pruning off, so every trial does the same work): one side with one worker, the other
 with `hydra.sweeper.workers=2` (one command starting two worker processes). The sides alternate; each
@@ -86,7 +86,7 @@ def sweep(tmp: Path, prepared: Path, side: str, storage: str, trials: int, epoch
     with contextlib.ExitStack() as stack:
         url = f"journal:{run}/study.log" if storage == "journal" else stack.enter_context(pg_database(storage))
         wall = stage(
-            "pipelines.sweep_worker",
+            "tools.sweep_worker",
             f"experiment={USE_CASE}",
             f"hparams_search={USE_CASE}",
             f"paths.prepared={prepared}",

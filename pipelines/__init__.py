@@ -3,6 +3,6 @@
 import sys
 
 if sys.argv[:1] == ["-m"]:  # this package is being imported to run one of its modules: a stage process
-    from dlforge import collector
+    from dlforge import gc_tuning
 
-    collector.tune()  # before the stage's imports (dlforge.collector says why)
+    gc_tuning.tune()  # before the stage's imports (dlforge.gc_tuning says why)

@@ -20,7 +20,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 import dlforge.config.schema  # noqa: F401  (registers the schema Hydra merges first)
-from dlforge import collector
+from dlforge import gc_tuning
 from dlforge.config.tree import print_tree
 from dlforge.errors import UserError
 
@@ -72,7 +72,7 @@ def hydra_entry(run: Callable[[DictConfig], Any]) -> Callable[[], Any]:
 
     @hydra.main(config_path=str(CONF), config_name="config", version_base="1.3")
     def _main(cfg: DictConfig) -> Any:
-        collector.tune()  # a process that runs jobs (a sweep's joblib workers too): dlforge.collector
+        gc_tuning.tune()  # a process that runs jobs (a sweep's joblib workers too): dlforge.gc_tuning
         try:
             if cfg.get("print_config"):  # conf/config.yaml: the composed config as a tree first
                 print_tree(cfg)

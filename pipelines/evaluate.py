@@ -15,8 +15,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from dlforge import faults
 from dlforge import keys as K
+from dlforge import kill_points
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.data import report as data_report
@@ -54,7 +54,7 @@ def run(cfg: DictConfig) -> dict[str, dict[str, float]]:
 
     with atomic_dir(reports / "plots") as plots:
         task.plots(preds, data, plots)
-        faults.point("evaluate")  # tests: a kill here leaves a half-written plots folder behind
+        kill_points.point("evaluate")  # tests: a kill here leaves a half-written plots folder behind
     with atomic_dir(reports / "curves") as curves:
         task.plot_data(preds, data, curves)
         scores = {

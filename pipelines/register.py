@@ -26,8 +26,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from dlforge import faults
 from dlforge import keys as K
+from dlforge import kill_points
 from dlforge.config.validate import check
 from dlforge.data import prepared as prepared_data
 from dlforge.errors import UserError
@@ -144,7 +144,7 @@ def run(cfg: DictConfig) -> dict:
             version = left
         else:
             version = publish.register(model_uri, name, tags)
-        faults.point("register_before_alias")  # tests: a kill here leaves a version whose aliases never moved
+        kill_points.point("register_before_alias")  # tests: a kill here leaves a version whose aliases never moved
         aliases.move(client, name, K.CHALLENGER, int(version.version), "gate", "newly registered")
         if decision.promoted:
             aliases.move(client, name, K.CHAMPION, int(version.version), kind, decision.reason)

@@ -4,10 +4,10 @@
     python scripts/sweep_workers_submitit.py --workers 8 --partition cpu -- \\
         experiment=credit_default hparams_search=credit_default
 
-The arguments after `--` are those of `python -m pipelines.sweep_worker`. Each job runs one worker in
+The arguments after `--` are those of `python -m tools.sweep_worker`. Each job runs one worker in
 this working copy; the study's URL reaches Hydra as ${oc.env:DLFORGE_STUDY_STORAGE}, so no job's
 command, submission script or log holds it (submitit hands the job this environment). `--cluster
-local` runs the same jobs as local processes (how tests/test_sweep_workers.py checks this recipe).
+local` runs the same jobs as local processes (how tests/e2e/test_sweep_workers.py checks this recipe).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def main() -> None:
     )
     parser.add_argument("--folder", default="logs/submitit", help="submitit's job folder (logs, pickles)")
     parser.add_argument("--wait", action="store_true", help="wait for the workers and fail if one failed")
-    parser.add_argument("overrides", nargs="*", help="pipelines.sweep_worker arguments (after --)")
+    parser.add_argument("overrides", nargs="*", help="tools.sweep_worker arguments (after --)")
     args = parser.parse_args()
     if "DLFORGE_STUDY_STORAGE" not in os.environ:
         raise SystemExit("export DLFORGE_STUDY_STORAGE=<the study's PostgreSQL URL, password in ~/.pgpass>")
@@ -49,7 +49,7 @@ def main() -> None:
         [
             sys.executable,
             "-m",
-            "pipelines.sweep_worker",
+            "tools.sweep_worker",
             *args.overrides,
             "hydra.sweeper.storage=${oc.env:DLFORGE_STUDY_STORAGE}",
             f"train.threads={args.cpus}",

@@ -1,4 +1,9 @@
-"""Shared fixtures: Hydra-composed configs whose outputs and MLflow store live in a temp folder."""
+"""Shared fixtures: Hydra-composed configs whose outputs and MLflow store live in a temp folder.
+
+The tests mirror the code: tests/unit/<package>/ (one package of src/dlforge, or tools/, on in-memory data),
+tests/stages/ (a stage's run() or main on tiny data, several stages chained), tests/e2e/ (dvc repro in a
+copy of the repo, servers, several processes). Markers, not folders, pick what `make test-fast` runs.
+"""
 
 from __future__ import annotations
 
@@ -146,7 +151,7 @@ def tiny_overrides(csv: Path) -> list[str]:
         "experiment=credit_default",
         "name=tiny",
         f"+data.source.path={csv}",
-        "data.source._target_=dlforge.data.sources.table",
+        "data.source._target_=dlforge.data.sources.table.table",
         "~data.source.package",
         "~data.source.item",
         "data.target=y",

@@ -8,7 +8,7 @@ The closure starts from pipelines/<stage>.py and follows every import of a proje
 - for the stages that rebuild the preprocessor from preprocess.json by class name (evaluate, register):
   every module of the prepare closure that defines a *Preprocessor class (the only ones prepare stores).
 A package's `__init__.py` counts for every module below it (Python runs it first). The files are read,
-never imported or run; tests/test_dvc_deps.py checks the closure against what a running stage imports.
+never imported or run; tests/e2e/test_dvc_deps.py checks the closure against what a running stage imports.
 """
 
 from __future__ import annotations

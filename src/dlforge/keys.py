@@ -1,8 +1,8 @@
 """Names that several modules must agree on: MLflow tag keys, registry aliases, extras.npz keys, prefixes.
 
 One place each; code reads them from here rather than retyping the string, and
-tests/test_keys.py fails on a `"dlforge.…"` tag or an alias literal anywhere else in src/ or pipelines/.
-(Classes that saved artifacts name are in dlforge.names; metric directions in dlforge.tasks.directions.)
+tests/unit/core/test_keys.py fails on a `"dlforge.…"` tag or an alias literal anywhere else in src/ or pipelines/.
+(Classes that saved artifacts name are in dlforge.class_names; metric directions in dlforge.tasks.directions.)
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ BEST = "best_"
 FLOOR = "floor_"
 
 # extras.npz keys (dlforge.data.prepared): written by a data spec at prepare time, read by its task or net
-SERIES, TIME = "series", "time"  # forecasting: the whole series and its times (dlforge.data.timeseries)
+SERIES, TIME = "series", "time"  # forecasting: the whole series and its times (dlforge.data.families.timeseries)
 
 
 def positions(split: str) -> str:

@@ -29,7 +29,7 @@ WRITERS = {".csv": lambda df, p: df.to_csv(p, index=False), ".parquet": lambda d
 
 def read_wav_folder(path: Path) -> list[tuple[Path, np.ndarray, int]]:
     """(file, samples, sample rate) of every WAV under `path`; a file that is not a WAV is named."""
-    from dlforge.data.wav import read_wav
+    from dlforge.data.sources.wav import read_wav
 
     files = sorted(f for f in path.rglob("*") if f.is_file() and f.suffix.lower() == ".wav")
     if not files:

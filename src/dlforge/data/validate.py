@@ -1,6 +1,6 @@
 """Checks of raw rows: every failure names the column and the first offending row.
 
-Where a row is named: a table read from the user's file (dlforge.data.sources.table marks it with
+Where a row is named: a table read from the user's file (dlforge.data.sources.table.table marks it with
 `df.attrs["path"]`) is named as an editor shows it, `<file> line <n>` (the header is line 1, so the
 first data row is line 2; blank lines and quoted line breaks are counted as the file has them);
 a Parquet file as `<file> row <n>` counting from 1; anything else (an in-memory frame, a served

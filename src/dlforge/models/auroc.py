@@ -5,7 +5,7 @@ loop, a visible share of a small epoch (docs/benchmarks.md). The same number is 
 statistic of each class against the rest (a tie between a positive and a negative counts half, as the
 curve's diagonal through tied scores does): one sort of the (classes, rows) score matrix and a few
 cumulative sums. Only `compute` changes: the states, `update` and the input handling are torchmetrics'.
-As there, a class with no positive or no negative row scores 0 in the macro mean (tests/test_auroc.py).
+As there, a class with no positive or no negative row scores 0 in the macro mean (tests/unit/models/test_auroc.py).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from lightning_fabric.plugins import TorchCheckpointIO
 from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import ModelCheckpoint
 
-from dlforge import faults
+from dlforge import kill_points
 from dlforge.code_deps import ROOT, stage_code
 from dlforge.errors import UserError
 from dlforge.io import tree_hash
@@ -63,7 +63,7 @@ class Folder:
             configured = [*configured, *checkpoints]
         for c in checkpoints:
             c.dirpath, c.save_last = str(self.path), True
-        return [*configured, RngState(), RunId(run_id), WriteDue(), *([FaultPoints()] if faults.armed() else [])]
+        return [*configured, RngState(), RunId(run_id), WriteDue(), *([FaultPoints()] if kill_points.armed() else [])]
 
     def clean(self) -> None:
         """Remove the folder, then its parents (the use case's, the checkpoints root) once empty."""
@@ -149,7 +149,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         else:
             super().save_checkpoint(checkpoint, tmp, storage_options)
         if path.name == "last.ckpt" and path.exists():
-            faults.point("checkpoint_write")  # tests: kill between writing a newer last.ckpt and the rename
+            kill_points.point("checkpoint_write")  # tests: kill between writing a newer last.ckpt and the rename
         os.replace(tmp, path)
         self._written = (at, path)
 
@@ -231,14 +231,14 @@ class RunId(pl.Callback):
 
 
 class FaultPoints(pl.Callback):
-    """The kill tests' points inside training (dlforge.faults), in the second epoch (after a last.ckpt)."""
+    """The kill tests' points inside training (dlforge.kill_points), in the second epoch (after a last.ckpt)."""
 
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         if trainer.current_epoch == 1 and batch_idx == 0:  # after the epoch's first step (of train.batches_per_step)
-            faults.point("mid_epoch")
+            kill_points.point("mid_epoch")
 
     def on_validation_batch_start(self, trainer: pl.Trainer, *args: Any) -> None:
         if trainer.current_epoch == 1:
-            faults.point("validation")
+            kill_points.point("validation")

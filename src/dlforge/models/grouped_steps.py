@@ -5,7 +5,7 @@ costs more than a small network's forward, backward and optimiser step. So the m
 `train.batches_per_step` mini-batches in one step with manual optimisation (Lightning's public API):
 for each mini-batch, in order, zero the gradients, forward, backward, optimiser step. The mini-batches,
 their order and the optimiser steps are those of one mini-batch per step, so the weights and curves
-are the same (tests/test_grouped_steps.py) and `trainer.global_step` still counts optimiser steps; the
+are the same (tests/unit/models/test_grouped_steps.py) and `trainer.global_step` still counts optimiser steps; the
 progress bar and `trainer.limit_train_batches` count groups. Under DDP a step is one mini-batch (the
 DDP wrapper expects one forward per backward). Measurements: docs/benchmarks.md.
 """

@@ -42,7 +42,7 @@ def truth(labels: pd.Series, pre: Any, where: str, batch: Any) -> np.ndarray:
 
     values = natural(labels, pre, where)
     if family(pre) == "ratings":  # Recommendation.reference: (rating, user id) per request row
-        from dlforge.data.ratings import USER
+        from dlforge.data.families.ratings import USER
 
         return np.stack([values, pd.to_numeric(batch[USER]).to_numpy(np.float64)], 1)
     return values

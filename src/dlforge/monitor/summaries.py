@@ -85,7 +85,7 @@ def _images(raw: Any, pre: Any) -> tuple[pd.DataFrame, Kinds]:
 
 
 def _audio(raw: Any, pre: Any) -> tuple[pd.DataFrame, Kinds]:
-    from dlforge.data.audio import fit_length
+    from dlforge.data.families.audio_classification import fit_length
 
     clips = [fit_length(c, pre.clip_samples) for c in pre.clips(raw)]
     loud = np.array([np.sqrt(np.mean(np.square(c))) for c in clips])
@@ -95,7 +95,7 @@ def _audio(raw: Any, pre: Any) -> tuple[pd.DataFrame, Kinds]:
 
 
 def _text(raw: Any, pre: Any) -> tuple[pd.DataFrame, Kinds]:
-    from dlforge.data.text import tokenize
+    from dlforge.data.families.text_classification import tokenize
 
     vocabulary = set(pre.vocabulary)
     words = [tokenize(t) for t in pre.texts(raw)]
@@ -111,7 +111,7 @@ def _series(raw: Any, pre: Any) -> tuple[pd.DataFrame, Kinds]:
 
 
 def _ratings(raw: Any, pre: Any) -> tuple[pd.DataFrame, Kinds]:
-    from dlforge.data.ratings import ITEM, USER
+    from dlforge.data.families.ratings import ITEM, USER
 
     df = raw if isinstance(raw, pd.DataFrame) else pd.DataFrame(raw)
     cols = [c for c in (USER, ITEM) if c in df.columns]

@@ -18,8 +18,8 @@ import mlflow
 import mlflow.pyfunc
 
 import dlforge
+from dlforge import class_names
 from dlforge import keys as K
-from dlforge import names
 from dlforge.data.prepared import Prepared
 from dlforge.io import write_json
 from dlforge.serving import pyfunc
@@ -51,7 +51,7 @@ def log_model(
     `serving` is the task's Serving class (dlforge.tasks.base): task.json names it by its stable name,
     and its `signature(example, output)` gives the signature from the first `requests` (raw test inputs).
     """
-    write_json(workdir / "task.json", {"_target_": names.stable(f"{serving.__module__}.{serving.__qualname__}")})
+    write_json(workdir / "task.json", {"_target_": class_names.stable(f"{serving.__module__}.{serving.__qualname__}")})
     artifacts = {
         "net": str(net_path),
         "preprocess": str(prepared.path / "preprocess.json"),

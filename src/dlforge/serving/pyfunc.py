@@ -28,7 +28,7 @@ from hydra.utils import get_class
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-from dlforge import names
+from dlforge import class_names
 from dlforge.data.preprocess import from_state
 from dlforge.data.report import request_line
 from dlforge.errors import UserError
@@ -93,7 +93,7 @@ class DlforgeModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         self.pre = from_state(read_json(context.artifacts["preprocess"]))
         self.net = load_net(context.artifacts["net"])
-        self.serving = get_class(names.resolve(read_json(context.artifacts["task"])["_target_"]))
+        self.serving = get_class(class_names.resolve(read_json(context.artifacts["task"])["_target_"]))
 
     def predict(self, context, model_input, params=None):
         if _no_rows(model_input):

@@ -3,7 +3,7 @@
 Two classes per family, split by who calls them:
 
 Serving (static: the served model has the network and the fitted preprocessor, not the config; the
-class the logged model's task.json names, by its stable name in dlforge.names):
+class the logged model's task.json names, by its stable name in dlforge.class_names):
     predict(net, pre, raw)          raw inputs → predictions in natural units (probabilities, values, images)
     format_output(pred, pre)        predictions → what the served model returns
     pred_from_output(output, pre)   and back (the gate scores registered models through their pyfunc)

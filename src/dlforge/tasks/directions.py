@@ -2,7 +2,7 @@
 
 Every metric a task reports is listed here by name (`hr_at_10` by its stem `hr_at`). The registry
 gate, the results table and the seeds summary read the direction of the gate metric from here, so an
-experiment names only its gate metric. tests/test_directions.py checks every built-in task's metrics. (Other shared names: dlforge.keys.)
+experiment names only its gate metric. tests/unit/tasks/test_directions.py checks every built-in task's metrics. (Other shared names: dlforge.keys.)
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Forecasting: MAE, RMSE (torchmetrics) and MASE; naive, seasonal-naive, linear AR, ETS and ARIMA baselines.
 
-Every method forecasts the same test targets (dlforge.data.timeseries): the value `horizon` steps
+Every method forecasts the same test targets (dlforge.data.families.timeseries): the value `horizon` steps
 after each test window. MASE divides the MAE by the in-sample MAE of the `mase_period`-step naive
 forecast on the training span, so MASE < 1 beats that naive forecast on the data it was fitted on.
 ETS and ARIMA (statsmodels) are estimated on the training span, a small set of variants chosen by
@@ -148,7 +148,7 @@ class Forecasting(Task):
 
     def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
         """The weight of each lag: mean |Integrated Gradients| over test windows (baseline: the train mean)."""
-        from dlforge.data.timeseries import lag_columns
+        from dlforge.data.families.timeseries import lag_columns
 
         x = data.arrays("test")[0]
         rows = np.unique(np.linspace(0, len(x) - 1, min(len(x), self.EXPLAIN_WINDOWS)).astype(int))

@@ -2,7 +2,7 @@
 
 Requests are one row per held-out real test image, asking for that image's label (noise from the
 row's seed), so generated and real images pair up row by row for the registry's paired bootstrap.
-Metrics, all from the frozen judge fitted at prepare time (dlforge.data.generation):
+Metrics, all from the frozen judge fitted at prepare time (dlforge.data.families.image_generation):
     fd          Fréchet distance between the judge's penultimate features of generated and real
                 test images (lower is better; the gate metric)
     confidence  the judge's mean top-class probability on the generated images

@@ -4,7 +4,7 @@ Every task names the data plots it writes in `DATA_PLOTS`: {file name: DVC plot 
 (template `simple`, `linear`, `confusion`, `scatter`, `bar_horizontal`; x; y as a list of columns;
 titles). evaluate writes the files, one JSON list of rows each, into reports/<use case>/curves/
 (a cached DVC output, so `dvc plots diff <rev>` can fetch an old revision's rows), and the top-level
-`plots:` block of dvc.yaml declares every file with its properties: pipelines/dvc_sync.py writes that
+`plots:` block of dvc.yaml declares every file with its properties: tools/dvc_sync.py writes that
 block from `DATA_PLOTS` and a test keeps it current. Every row carries every declared column.
 
 `methods.json` is written for every task by evaluate: one row per method (the model and each

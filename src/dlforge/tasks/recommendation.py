@@ -1,7 +1,7 @@
 """Recommendation from explicit ratings: rating error and top-k ranking on the same test requests.
 
 Test requests = every test rating (user, movie) plus, per test user, the sampled negatives that
-prepare stored (movies known from train the user never rated; dlforge.data.ratings). Predictions
+prepare stored (movies known from train the user never rated; dlforge.data.families.ratings). Predictions
 are one score per request row, so the served model answers them and the gate compares models on them:
 
     rmse, mae               over the rated rows only (sampled negatives have no rating)
@@ -28,9 +28,9 @@ import torch
 from torchmetrics.functional import mean_absolute_error, mean_squared_error
 from torchmetrics.retrieval import RetrievalHitRate, RetrievalNormalizedDCG
 
+from dlforge.data.families.ratings import ITEM, USER
 from dlforge.data.prepared import Prepared
 from dlforge.data.preprocess import Preprocessor
-from dlforge.data.ratings import ITEM, USER
 from dlforge.keys import RANK_ITEM, RANK_USER
 from dlforge.tasks import als, plot_data
 from dlforge.tasks import explain as ex

@@ -71,7 +71,7 @@ class TextClassification(Classification):
     def explain(self, net: torch.nn.Module, data: Prepared, out: Path) -> None:
         """Per-token Layer Integrated Gradients on the word embedding toward each text's predicted class; the
         baseline text keeps the length but reads every word as unknown. tokens.md shows the texts, coloured."""
-        from dlforge.data.text import PAD, UNK
+        from dlforge.data.families.text_classification import PAD, UNK
 
         (ids, y), pre = data.arrays("test"), data.preprocessor()
         rows = ex.first_per_class(y, self.EXPLAIN_REVIEWS)

@@ -58,7 +58,7 @@ def log_inputs(client: MlflowClient, run_id: str, found: list[DatasetInput]) -> 
     MLflow's store looks the experiment's datasets up and then inserts those it did not find, in one
     transaction; two runs of one experiment logging the same new dataset at once (the first trials of a
     parallel sweep) both insert it, and the second fails on the table's key (a trial failed this way in
-    tests/test_sweeps.py). Its transaction is rolled back whole, and the same call then finds the row the
+    tests/e2e/test_sweeps.py). Its transaction is rolled back whole, and the same call then finds the row the
     other run committed and only links it to this run: the same result as without the race."""
     try:
         client.log_inputs(run_id, datasets=found)

@@ -1,7 +1,7 @@
 """`hydra/sweeper=dlforge_optuna`: Optuna (current release) with pruning, resume and an MLflow summary.
 
 Its config (OptunaSweeperConf: study, storage, search space, sampler, pruner, heartbeats) is also what
-sweep workers read (pipelines/sweep_worker.py, the default way to run a study); this class is the older
+sweep workers read (tools/sweep_worker.py, the default way to run a study); this class is the older
 batch mode, `pipelines.train -m`, which launches trials in batches through a Hydra launcher.
 
 Why not hydra-optuna-sweeper: its last release pins optuna<3, whose SQLite storage fails under the
@@ -53,8 +53,8 @@ class OptunaSweeperConf:
     sampler: Any = None  # an Optuna sampler `_target_` config (conf/hydra/sweeper/sampler/); None: TPE with `seed`
     pruner: Any = None  # an Optuna pruner `_target_` config (conf/hydra/sweeper/pruner/); None: no pruning
     params: dict[str, Any] = field(default_factory=dict)
-    # sweep workers (pipelines.sweep_worker) only; the batch sweep here reads none of these:
-    workers: int = 1  # worker processes one `pipelines.sweep_worker` command starts on its machine
+    # sweep workers (tools.sweep_worker) only; the batch sweep here reads none of these:
+    workers: int = 1  # worker processes one `tools.sweep_worker` command starts on its machine
     heartbeat_s: int = 20  # a running trial's heartbeat period (RDB storages: PostgreSQL, SQLite)
     grace_s: int = 60  # a trial without a heartbeat for this long is FAIL (its worker died) and queued again
     retries: int = 1  # times a dead worker's trial is queued again, with the same parameters
@@ -140,7 +140,7 @@ class OptunaSweeper(Sweeper):
         if PARENT_ATTR in study.user_attrs:  # workers fill it: this sweep would take their running trials for dead ones
             raise UserError(
                 f"study '{self.study_name}' is filled by sweep workers: start another with "
-                "python -m pipelines.sweep_worker (same arguments, without -m)"
+                "python -m tools.sweep_worker (same arguments, without -m)"
             )
         for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):  # from a killed sweep
             study.tell(stale.number, state=optuna.trial.TrialState.FAIL)

@@ -1,6 +1,6 @@
 """A small CNN on log-mel spectrograms, computed inside the network from raw waveforms.
 
-The served model therefore takes audio as it is (dlforge.data.audio); the features are torch.stft
+The served model therefore takes audio as it is (dlforge.data.families.audio_classification); the features are torch.stft
 with the same filterbank the classical baseline uses (dlforge.data.mel), so both read the same
 spectrogram. `features` (waveforms → log-mels) and `body` (log-mels → logits) are separate modules:
 explanations attribute the body's decision to the log-mel input (dlforge.tasks.speech_classification).
