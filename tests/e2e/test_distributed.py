@@ -153,22 +153,21 @@ def test_multirun_with_ddp_trials_gives_one_run_per_trial(work: Path):
 @pytest.mark.e2e
 def test_ddp_as_a_dvc_stage(tmp_path: Path):
     copy_repo(tmp_path)
-    dvc_yaml = tmp_path / "dvc.yaml"
-    # The CNN use case: BatchNorm under CPU DDP too.
-    dvc_yaml.write_text(
-        dvc_yaml.read_text().replace(
-            "digits: {data: digits, model: cnn, task: classification, trainer: cpu}",
-            "digits: {data: digits, model: cnn, task: classification, trainer: ddp_cpu}",
-        )
-    )
+    # The CNN use case: BatchNorm under CPU DDP too. The experiment chooses the trainer; `make dvc-sync`
+    # writes that choice into dvc.yaml (the stage then tracks conf/trainer/ddp_cpu.yaml).
     experiment = tmp_path / "conf/experiment/digits.yaml"
+    text = experiment.read_text()
+    assert "  - override /task: image_classification\n" in text and "max_epochs: 40" in text
     experiment.write_text(
-        experiment.read_text()
-        .replace(
-            "  - override /task: classification\n",
-            "  - override /task: classification\n  - override /trainer: ddp_cpu\n",
-        )
-        .replace("max_epochs: 40", "max_epochs: 3")
+        text.replace(
+            "  - override /task: image_classification\n",
+            "  - override /task: image_classification\n  - override /trainer: ddp_cpu\n",
+        ).replace("max_epochs: 40", "max_epochs: 3")
+    )
+    _run([sys.executable, "-m", "tools.dvc_sync", "--write"], tmp_path)
+    assert (
+        "digits: {data: digits, model: cnn, task: image_classification, trainer: ddp_cpu,"
+        in (tmp_path / "dvc.yaml").read_text()
     )
     result = _run(["dvc", "repro", "train@digits"], tmp_path, timeout=400)
     assert "on 2 process(es)" in result.stdout

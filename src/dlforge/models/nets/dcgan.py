@@ -5,7 +5,7 @@ The same `in_shape`/`num_classes` shape arguments (from the prepared data) size 
 the image side must be divisible by 2**len(channels). Conditional networks see the label as a
 one-hot vector (generator) or as one-hot image planes (discriminator).
 
-The judge (a classifier fitted at prepare time, dlforge.data.generation) lives here because the
+The judge (a classifier fitted at prepare time, dlforge.data.families.image_generation) lives here because the
 train stage (validation Fréchet distance) and evaluate/register (test metrics) both use it.
 """
 
