@@ -238,6 +238,34 @@ def work_overrides(tmp: Path, name: str, *extra: str) -> list[str]:
     ]
 
 
+FOLDERS = {
+    "prepared": "data",
+    "models": "models",
+    "reports": "reports",
+    "checkpoints": "checkpoints",
+}  # paths.* → folder
+
+
+def register_use_cases(root: Path, quick: dict[str, list[str]]) -> str:
+    """Each use case in `quick` (name → its quick overrides) through prepare → train → evaluate → register
+    in this process, every output under `root` and one MLflow store there; returns its tracking URI."""
+    from pipelines import evaluate, prepare, register, train
+
+    empty_mlflow_db(root / "mlflow.db")
+    uri = f"sqlite:///{root}/mlflow.db"
+    for use_case, overrides in quick.items():
+        where = [f"paths.{key}={root}/{folder}/${{name}}" for key, folder in FOLDERS.items()]
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+            cfg = compose(
+                "config",
+                overrides=[f"experiment={use_case}", *where, f"tracking.uri={uri}", "callbacks.progress_bar=null"]
+                + ["print_config=false", *overrides],
+            )
+        for stage in (prepare, train, evaluate, register):
+            stage.run(cfg)
+    return uri
+
+
 _PREPARED_WORK: Path | None = None
 
 

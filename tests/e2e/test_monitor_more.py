@@ -11,14 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hydra import compose, initialize_config_dir
 from scipy.io import wavfile
 
-from conftest import CONF, empty_mlflow_db
+from conftest import CONF, register_use_cases
 from dlforge.cli import main
 from dlforge.data import prepared as prepared_data
 from dlforge.monitor.verdict import EXIT_CODES
-from pipelines import evaluate, prepare, register, train
 
 pytestmark = pytest.mark.e2e
 QUICK = {
@@ -39,24 +37,7 @@ QUICK = {
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("monitor_more")
-    empty_mlflow_db(root / "mlflow.db")
-    uri = f"sqlite:///{root}/mlflow.db"
-    for use_case, quick in QUICK.items():
-        overrides = [
-            f"experiment={use_case}",
-            f"paths.prepared={root}/data/${{name}}",
-            f"paths.models={root}/models/${{name}}",
-            f"paths.reports={root}/reports/${{name}}",
-            f"paths.checkpoints={root}/checkpoints/${{name}}",
-            f"tracking.uri={uri}",
-            "callbacks.progress_bar=null",
-            "print_config=false",
-            *quick,
-        ]
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose("config", overrides=overrides)
-        for stage in (prepare, train, evaluate, register):
-            stage.run(cfg)
+    uri = register_use_cases(root, QUICK)
     return root, uri
 
 

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 
-from conftest import CONF, empty_mlflow_db
-from pipelines import evaluate, prepare, register, train
+from conftest import register_use_cases
 from services import post, serve
 
 pytestmark = pytest.mark.e2e
@@ -29,23 +27,7 @@ QUICK = {
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> str:
     root = tmp_path_factory.mktemp("families")
-    empty_mlflow_db(root / "mlflow.db")
-    uri = f"sqlite:///{root}/mlflow.db"
-    for use_case, quick in QUICK.items():
-        overrides = [
-            f"experiment={use_case}",
-            f"paths.prepared={root}/data/${{name}}",
-            f"paths.models={root}/models/${{name}}",
-            f"paths.reports={root}/reports/${{name}}",
-            f"tracking.uri={uri}",
-            "callbacks.progress_bar=null",
-            *quick,
-        ]
-        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-            cfg = compose("config", overrides=overrides)
-        for stage in (prepare, train, evaluate, register):
-            stage.run(cfg)
-    return uri
+    return register_use_cases(root, QUICK)
 
 
 @pytest.fixture(params=list(QUICK))
