@@ -58,13 +58,9 @@ def fit(cfg: DictConfig) -> dict[str, float]:
         print(f"resumed from epoch {folder.epochs_done}: {folder.last}")
 
     with run or nullcontext():  # the run ends FINISHED, or FAILED on an exception
-        trainer, pruning = build.trainer(cfg, folder, run)
+        trainer = build.trainer(cfg, folder, run)
         trainer.fit(model, datamodule=datamodule, ckpt_path=folder.last, weights_only=True)
         metrics, best_epoch = results(trainer, model)
-        if pruning and pruning.pruned:
-            metrics["pruned"] = 1.0
-            if run:
-                run.pruned()
 
     if trainer.is_global_zero:
         with atomic_dir(cfg.paths.models) as out:
@@ -105,11 +101,16 @@ def build_data(cfg: DictConfig) -> tuple[prepared_data.Prepared, object]:
 
 
 def results(trainer, model) -> tuple[dict[str, float], int]:
-    """The fit's last metrics and `best_<monitor>`; the best checkpoint's weights loaded into `model`
-    (the final weights with no monitor). Returns the epoch those weights come from too."""
+    """The fit's last metrics, `best_<monitor>`, and `pruned` when the sweep's pruner stopped it; the best
+    checkpoint's weights loaded into `model` (the final weights with no monitor). Returns the epoch those
+    weights come from too."""
     import torch
 
+    from dlforge.sweeps.pruning import OptunaPruning
+
     metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+    if any(isinstance(c, OptunaPruning) and c.pruned for c in trainer.callbacks):
+        metrics["pruned"] = 1.0  # the sweeper tells Optuna the trial was pruned
     best_epoch = trainer.current_epoch - 1
     checkpoint = trainer.checkpoint_callback
     if checkpoint and checkpoint.best_model_path and trainer.is_global_zero:

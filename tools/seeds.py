@@ -1,6 +1,6 @@
 """Seed spread: prepare → train → evaluate each use case under several seeds, outside the DVC outputs.
 
-    python -m tools.seeds                          # every use case, seeds 42 43 44 (make seeds)
+    python -m tools.seeds                              # every use case, seeds 42 43 44 (make seeds)
     python -m tools.seeds --use-cases digits credit_default --seeds 42 43 44
 
 The seed drives the split, the initial weights and the batch order, so the spread covers all three.

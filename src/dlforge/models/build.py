@@ -30,32 +30,28 @@ def module(model: DictConfig, meta: dict[str, Any], compile: bool) -> tuple[pl.L
     return built, net_config
 
 
-def trainer(cfg: DictConfig, folder: Folder, run: Any | None) -> tuple[pl.Trainer, Any | None]:
-    """The Trainer that fits into `folder` and logs into `run` (a started TrainingRun, or None); and the
-    sweep trial's pruning callback (None outside a sweep), which says whether the trial was pruned."""
-    configured = [instantiate(c) for c in cfg.callbacks.values() if c is not None]
-    callbacks = folder.callbacks(configured, run.run_id if run else None)
-    pruning = None
+def trainer(cfg: DictConfig, folder: Folder, run: Any | None) -> pl.Trainer:
+    """The Trainer that fits into `folder` and logs into `run` (a started TrainingRun, or None); in a sweep
+    trial, with the pruning callback that stops the fit and marks `run` when Optuna prunes the trial."""
+    callbacks = folder.callbacks(
+        [instantiate(c) for c in cfg.callbacks.values() if c is not None], run.run_id if run else None
+    )
     if cfg.sweep.trial is not None:  # a trial of the dlforge Optuna sweeper
         from dlforge.sweeps.pruning import OptunaPruning
 
-        pruning = OptunaPruning(
-            cfg.sweep.storage,
-            cfg.sweep.study,
-            cfg.sweep.trial,
-            cfg.sweep.objective.removeprefix(K.BEST),
-            cfg.sweep.pruner,
+        objective = cfg.sweep.objective.removeprefix(K.BEST)
+        on_prune = run.pruned if run else None
+        callbacks.append(
+            OptunaPruning(cfg.sweep.storage, cfg.sweep.study, cfg.sweep.trial, objective, cfg.sweep.pruner, on_prune)
         )
-        callbacks.append(pruning)
     loggers = []
     if rank_zero_only.rank == 0 and (run or cfg.curves):  # only global rank 0 logs
         dvclive = OmegaConf.to_container(cfg.curves, resolve=True) if cfg.curves else None
         loggers.append(Curves(folder.curves, folder.epochs_done, run, dvclive))
     quiet()
-    built = instantiate(
+    return instantiate(
         cfg.trainer, callbacks=callbacks, logger=loggers, default_root_dir=folder.path, plugins=[folder.io]
     )
-    return built, pruning
 
 
 def quiet() -> None:

@@ -2,10 +2,13 @@
 
 Works across processes (the trial lives in the study's storage) and under DDP: global rank 0
 reports, and its decision is broadcast so every rank stops together. A multi-objective study is
-never pruned (Optuna takes no intermediate values there): nothing is reported.
+never pruned (Optuna takes no intermediate values there): nothing is reported. When the trial is
+pruned, `on_prune` (the training run's `pruned`, on the rank that logs) marks its MLflow run.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytorch_lightning as pl
 
@@ -14,8 +17,17 @@ from dlforge.sweeps.study import storage as open_storage
 
 
 class OptunaPruning(pl.Callback):
-    def __init__(self, storage: str, study: str, trial: int, monitor: str, pruner: dict | None = None):
+    def __init__(
+        self,
+        storage: str,
+        study: str,
+        trial: int,
+        monitor: str,
+        pruner: dict | None = None,
+        on_prune: Callable[[], None] | None = None,
+    ):
         self.storage, self.study, self.trial_number, self.monitor, self.pruner = storage, study, trial, monitor, pruner
+        self.on_prune = on_prune
         self.trial = None
         self.pruned = False
 
@@ -43,3 +55,5 @@ class OptunaPruning(pl.Callback):
         if trainer.strategy.broadcast(prune, src=0):
             self.pruned = True
             trainer.should_stop = True
+            if self.on_prune:
+                self.on_prune()
