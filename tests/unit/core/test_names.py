@@ -123,3 +123,37 @@ def test_a_task_json_from_before_the_serving_split_loads_its_serving_class(store
 def test_an_unknown_stable_name_is_one_line():
     with pytest.raises(UserError, match="no such stable name"):
         class_names.resolve("dlforge:Nope")
+
+
+# What the pyfunc.py of a model logged by an earlier release imports from dlforge (a logged code model
+# carries its own copy of that file): each must keep importing, or old champions stop loading.
+LOGGED_PYFUNC_IMPORTS = [
+    ("dlforge", "names"),  # before dlforge.names became dlforge.class_names
+    ("dlforge.data.preprocess", "from_state"),
+    ("dlforge.data.report", "request_line"),
+    ("dlforge.errors", "UserError"),
+    ("dlforge.io", "read_json"),
+    ("dlforge.models.export", "load_net"),
+]
+
+
+def test_what_a_logged_pyfunc_imports_from_dlforge_still_imports():
+    import ast
+
+    from conftest import ROOT
+
+    tree = ast.parse((ROOT / "src/dlforge/serving/pyfunc.py").read_text())
+    today = [
+        (node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("dlforge")
+        for alias in node.names
+    ]
+    for module, name in {*LOGGED_PYFUNC_IMPORTS, *today}:
+        assert hasattr(importlib.import_module(module), name) or importlib.import_module(f"{module}.{name}"), (
+            module,
+            name,
+        )
+    from dlforge import names
+
+    assert names.resolve("dlforge:TabularPreprocessor") == class_names.resolve("dlforge:TabularPreprocessor")
