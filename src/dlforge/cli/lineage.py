@@ -46,6 +46,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 def lineage(client: Any, ref: str) -> dict[str, Any]:
     """The version's lineage: run, commit, dirty flag, data hash and the logged config text."""
     import mlflow.artifacts
+    from mlflow.exceptions import MlflowException
 
     from dlforge.cli.registry import resolve
 
@@ -53,7 +54,7 @@ def lineage(client: Any, ref: str) -> dict[str, Any]:
     tags = {**client.get_run(v.run_id).data.tags, **v.tags}
     try:
         config = mlflow.artifacts.load_text(f"runs:/{v.run_id}/config.yaml")
-    except Exception:  # runs trained with logger=none never reach the registry; older runs may lack it
+    except (MlflowException, OSError):  # a run logged before train wrote config.yaml has none: shown as absent
         config = None
     metrics = {
         k.removeprefix("test_"): v for k, v in client.get_run(v.run_id).data.metrics.items() if k.startswith("test_")
